@@ -1,0 +1,82 @@
+package dev.sabre.format;
+
+import io.airlift.compress.v3.zstd.ZstdInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Finds the shared real guest-memory snapshots ({@code NAME.mem.zst}) and unpacks them once into the
+ * cache, outside the repository, for tests, benchmarks and the demonstration.
+ */
+public final class Datasets {
+    private Datasets() {
+    }
+
+    /** The cache root: $SABRE_CACHE, else ~/.cache/sabre. */
+    public static Path cacheDir() {
+        String env = System.getenv("SABRE_CACHE");
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "sabre");
+    }
+
+    /**
+     * The shared datasets directory: -Dsabre.datasets, $SABRE_DATASETS, else the first
+     * {@code shared/datasets} found beside the working directory or one of its parents.
+     */
+    public static Path directory() throws IOException {
+        for (String configured : new String[] {System.getProperty("sabre.datasets"), System.getenv("SABRE_DATASETS")}) {
+            if (configured != null && !configured.isBlank() && Files.isDirectory(Path.of(configured))) {
+                return Path.of(configured).toAbsolutePath().normalize();
+            }
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("shared").resolve("datasets");
+            if (Files.isDirectory(candidate)) {
+                return candidate;
+            }
+        }
+        throw new IOException("shared/datasets not found beside the working directory; set SABRE_DATASETS");
+    }
+
+    /** Names of the available datasets (file names without .mem.zst). */
+    public static List<String> names() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (Stream<Path> files = Files.list(directory())) {
+            files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".mem.zst")).sorted()
+                    .forEach(n -> names.add(n.substring(0, n.length() - ".mem.zst".length())));
+        }
+        return names;
+    }
+
+    /**
+     * The raw memory file of dataset {@code name}, unpacked into the cache on first use (to a
+     * temporary name, then renamed, so an interrupted unpack is never mistaken for a complete one).
+     */
+    public static Path memoryFile(String name) throws IOException {
+        Path source = directory().resolve(name + ".mem.zst");
+        if (!Files.isRegularFile(source)) {
+            throw new IOException("dataset '" + name + "' not found: no " + source);
+        }
+        Path target = cacheDir().resolve("datasets").resolve(name + ".mem");
+        if (Files.isRegularFile(target) && Files.getLastModifiedTime(target).compareTo(Files.getLastModifiedTime(source)) >= 0) {
+            return target;
+        }
+        Files.createDirectories(target.getParent());
+        Path temp = Files.createTempFile(target.getParent(), name, ".tmp");
+        try (InputStream in = new ZstdInputStream(Files.newInputStream(source));
+             OutputStream out = Files.newOutputStream(temp)) {
+            in.transferTo(out);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw new IOException("cannot unpack " + source + ": " + e.getMessage(), e);
+        }
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        return target;
+    }
+}

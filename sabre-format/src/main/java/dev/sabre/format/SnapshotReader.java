@@ -1,0 +1,650 @@
+package dev.sabre.format;
+
+import dev.sabre.codec.Codec;
+import dev.sabre.codec.CodecException;
+import dev.sabre.codec.CodecId;
+import dev.sabre.codec.Codecs;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
+
+/**
+ * Opens a .sabre file and gives random access to its pages.
+ *
+ * <p>{@link #open} reads only the header, the footer and the metadata sections, checks their
+ * checksums and every structural rule of FORMAT.md (so nothing later can index out of bounds or
+ * allocate more than one frame), and keeps them in memory. Frame bytes are read on demand and their
+ * CRC32C is checked before a single byte is decoded, so corrupt data never reaches a destination.
+ * Thread-safe: positional reads, one codec and scratch buffer per thread.
+ */
+public final class SnapshotReader implements AutoCloseable {
+    private final Path path;
+    private final FileChannel channel;
+    private final long fileSize;
+    private final SnapshotHeader header;
+    private final List<FrameInfo> frames;
+    private final List<Extent> extents;
+    private final long[] extentStarts;
+    private final List<PageRun> prefetch;
+    /** Per frame: indices into {@link #extents} of the STORED and COPY extents whose pages it holds. */
+    private final int[][] frameExtents;
+    private final ThreadLocal<Codec> codec;
+    /** The whole file mapped read-only: random access without a system call or a copy per frame. */
+    private final Arena mapping;
+    private final MemorySegment mapped;
+    /** Per-thread buffer for frames whose pages are not all wanted (random page reads). */
+    private final ThreadLocal<MemorySegment> frameScratch;
+
+    private SnapshotReader(Path path, FileChannel channel, long fileSize, SnapshotHeader header, List<FrameInfo> frames,
+                           List<Extent> extents, List<PageRun> prefetch, int[][] frameExtents) {
+        this.path = path;
+        this.channel = channel;
+        this.fileSize = fileSize;
+        this.header = header;
+        this.frames = frames;
+        this.extents = extents;
+        this.prefetch = prefetch;
+        this.frameExtents = frameExtents;
+        this.extentStarts = extents.stream().mapToLong(Extent::firstPage).toArray();
+        CodecId id = header.codec();
+        this.codec = Codecs.threadLocal(() -> Codecs.decoder(id));
+        this.mapping = Arena.ofShared();
+        try {
+            this.mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, mapping);
+        } catch (IOException | RuntimeException e) {
+            mapping.close();
+            throw new IllegalStateException(path + ": cannot map the file: " + e.getMessage(), e);
+        }
+        long maxFrame = maxFrameBytes();
+        this.frameScratch = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, maxFrame), 4096));
+    }
+
+    /** Opens and validates {@code path}; throws {@link CorruptSnapshotException} naming the field at fault. */
+    public static SnapshotReader open(Path path) throws IOException {
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            return parse(path, channel);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    private static SnapshotReader parse(Path path, FileChannel channel) throws IOException {
+        long size = channel.size();
+        if (size < SnapshotFormat.HEADER_SIZE + SnapshotFormat.FOOTER_SIZE) {
+            if (size >= 8 && readFully(path, channel, 0, 8).getLong(0) != SnapshotFormat.MAGIC) {
+                throw new CorruptSnapshotException(path, "not a Sabre snapshot (no magic at offset 0)");
+            }
+            throw new CorruptSnapshotException(path, "truncated: %d bytes, less than a header and a footer (%d)"
+                    .formatted(size, SnapshotFormat.HEADER_SIZE + SnapshotFormat.FOOTER_SIZE));
+        }
+        SnapshotHeader header = SnapshotHeader.decode(path, readFully(path, channel, 0, SnapshotFormat.HEADER_SIZE).array());
+        long footerAt = size - SnapshotFormat.FOOTER_SIZE;
+        ByteBuffer footer = readFully(path, channel, footerAt, SnapshotFormat.FOOTER_SIZE);
+        if (footer.getLong(56) != SnapshotFormat.END_MAGIC) {
+            throw new CorruptSnapshotException(path, "footer end magic missing at offset %d (file truncated or extended?)"
+                    .formatted(footerAt + 56));
+        }
+        int footerCrc = SnapshotHeader.crc(footer.array(), 0, 52);
+        if (footer.getInt(52) != footerCrc) {
+            throw new CorruptSnapshotException(path, "footer checksum mismatch at offset %d (stored 0x%08x, computed 0x%08x)"
+                    .formatted(footerAt + 52, footer.getInt(52), footerCrc));
+        }
+        long frameTableAt = footer.getLong(0);
+        long frameCount = footer.getLong(8);
+        long pageMapAt = footer.getLong(16);
+        long extentCount = footer.getLong(24);
+        long prefetchAt = footer.getLong(32);
+        long prefetchCount = footer.getLong(40);
+        // Each section must start where the previous one ends; checked in an order that cannot overflow.
+        if (frameTableAt < SnapshotFormat.HEADER_SIZE || frameTableAt > footerAt) {
+            throw new CorruptSnapshotException(path, "footer field frame_table_offset is %d, outside the file's sections %d..%d"
+                    .formatted(frameTableAt, SnapshotFormat.HEADER_SIZE, footerAt));
+        }
+        checkCount(path, "frame_count", frameCount, SnapshotFormat.FRAME_ENTRY_SIZE, footerAt - frameTableAt);
+        checkSection(path, "page_map_offset", pageMapAt, frameTableAt + frameCount * SnapshotFormat.FRAME_ENTRY_SIZE, footerAt);
+        checkCount(path, "extent_count", extentCount, SnapshotFormat.EXTENT_ENTRY_SIZE, footerAt - pageMapAt);
+        long pageMapEnd = pageMapAt + extentCount * SnapshotFormat.EXTENT_ENTRY_SIZE;
+        if (prefetchCount == 0 ? prefetchAt != 0 : prefetchAt != pageMapEnd) {
+            throw new CorruptSnapshotException(path, "footer field prefetch_offset is %d, expected %d"
+                    .formatted(prefetchAt, prefetchCount == 0 ? 0 : pageMapEnd));
+        }
+        checkCount(path, "prefetch_count", prefetchCount, SnapshotFormat.PREFETCH_ENTRY_SIZE, footerAt - pageMapEnd);
+        long metadataEnd = pageMapEnd + prefetchCount * SnapshotFormat.PREFETCH_ENTRY_SIZE;
+        if (metadataEnd != footerAt) {
+            throw new CorruptSnapshotException(path, "sections end at offset %d but the footer starts at %d (file truncated or extended?)"
+                    .formatted(metadataEnd, footerAt));
+        }
+        if (footerAt - frameTableAt > Integer.MAX_VALUE - 16) {
+            throw new CorruptSnapshotException(path, "metadata of %d bytes is larger than this reader accepts (2 GiB)"
+                    .formatted(footerAt - frameTableAt));
+        }
+        ByteBuffer meta = readFully(path, channel, frameTableAt, (int) (footerAt - frameTableAt));
+        int metaCrc = SnapshotHeader.crc(meta.array(), 0, meta.capacity());
+        if (footer.getInt(48) != metaCrc) {
+            throw new CorruptSnapshotException(path, "metadata checksum mismatch (sections at offsets %d..%d: stored 0x%08x, computed 0x%08x)"
+                    .formatted(frameTableAt, footerAt, footer.getInt(48), metaCrc));
+        }
+        List<FrameInfo> frames = parseFrames(path, header, meta, (int) frameCount, frameTableAt);
+        List<Extent> extents = parseExtents(path, header, meta, (int) (pageMapAt - frameTableAt), (int) extentCount, pageMapAt, frames.size());
+        int[][] frameExtents = checkStoredTiling(path, frames, extents);
+        checkCopies(path, extents, pageMapAt);
+        List<PageRun> prefetch = parsePrefetch(path, header, meta, (int) (pageMapEnd - frameTableAt), (int) prefetchCount, pageMapEnd, extents);
+        return new SnapshotReader(path, channel, size, header, frames, extents, prefetch, frameExtents);
+    }
+
+    private static void checkSection(Path path, String field, long value, long expected, long footerAt)
+            throws CorruptSnapshotException {
+        if (value != expected || value > footerAt) {
+            throw new CorruptSnapshotException(path, "footer field %s is %d, expected %d".formatted(field, value,
+                    Math.min(expected, footerAt)));
+        }
+    }
+
+    private static void checkCount(Path path, String field, long count, int entrySize, long room)
+            throws CorruptSnapshotException {
+        if (count < 0 || count > room / entrySize || count > Integer.MAX_VALUE) {
+            throw new CorruptSnapshotException(path, "footer field %s is %d, more entries than the %d bytes before the footer can hold"
+                    .formatted(field, count, room));
+        }
+    }
+
+    private static List<FrameInfo> parseFrames(Path path, SnapshotHeader header, ByteBuffer meta, int count, long tableAt)
+            throws CorruptSnapshotException {
+        List<FrameInfo> frames = new ArrayList<>(count);
+        long expectedOffset = SnapshotFormat.HEADER_SIZE;
+        for (int i = 0; i < count; i++) {
+            int at = i * SnapshotFormat.FRAME_ENTRY_SIZE;
+            long entryAt = tableAt + at;
+            long offset = meta.getLong(at);
+            int stored = meta.getInt(at + 8);
+            int pages = meta.getInt(at + 12);
+            int crc = meta.getInt(at + 16);
+            int encoding = meta.getInt(at + 20);
+            String where = "frame %d (table entry at offset %d)".formatted(i, entryAt);
+            if (offset != expectedOffset) {
+                throw new CorruptSnapshotException(path, "%s: offset is %d, expected %d".formatted(where, offset, expectedOffset));
+            }
+            if (pages <= 0 || pages > header.framePages()) {
+                throw new CorruptSnapshotException(path, "%s: page_count is %d, outside 1..%d (the header's frame bound)"
+                        .formatted(where, pages, header.framePages()));
+            }
+            long raw = (long) pages * header.pageSize();
+            if (encoding != 0 && encoding != 1) {
+                throw new CorruptSnapshotException(path, "%s: encoding is %d, expected 0 (raw) or 1 (compressed)".formatted(where, encoding));
+            }
+            boolean compressed = encoding == 1;
+            if (compressed && header.codec() == CodecId.NONE) {
+                throw new CorruptSnapshotException(path, "%s: marked compressed but the snapshot's codec is none".formatted(where));
+            }
+            if (compressed ? stored <= 0 || stored >= raw : stored != raw) {
+                throw new CorruptSnapshotException(path, "%s: stored_length is %d for %d raw bytes (%s)"
+                        .formatted(where, stored, raw, compressed ? "a compressed frame must be smaller" : "a raw frame must equal them"));
+            }
+            if (offset + stored > tableAt) {
+                throw new CorruptSnapshotException(path, "%s: data at %d..%d runs past the frame table at %d"
+                        .formatted(where, offset, offset + stored, tableAt));
+            }
+            frames.add(new FrameInfo(offset, stored, pages, crc, compressed));
+            expectedOffset = offset + stored;
+        }
+        if (expectedOffset != tableAt) {
+            throw new CorruptSnapshotException(path, "frame data ends at offset %d but the frame table starts at %d"
+                    .formatted(expectedOffset, tableAt));
+        }
+        return Collections.unmodifiableList(frames);
+    }
+
+    private static List<Extent> parseExtents(Path path, SnapshotHeader header, ByteBuffer meta, int base, int count,
+                                             long mapAt, int frameCount) throws CorruptSnapshotException {
+        List<Extent> extents = new ArrayList<>(count);
+        long memoryPages = header.pageCount();
+        long previousEnd = 0;
+        for (int i = 0; i < count; i++) {
+            int at = base + i * SnapshotFormat.EXTENT_ENTRY_SIZE;
+            String where = "page map entry %d (offset %d)".formatted(i, mapAt + (long) i * SnapshotFormat.EXTENT_ENTRY_SIZE);
+            long first = meta.getLong(at);
+            int pages = meta.getInt(at + 8);
+            int kindWire = Short.toUnsignedInt(meta.getShort(at + 12));
+            int reserved = Short.toUnsignedInt(meta.getShort(at + 14));
+            long ref = meta.getLong(at + 16);
+            PageKind kind = PageKind.fromWire(kindWire);
+            if (kind == null || reserved != 0) {
+                throw new CorruptSnapshotException(path, "%s: kind is %d (reserved %d); expected 1 zero, 2 stored or 3 copy"
+                        .formatted(where, kindWire, reserved));
+            }
+            if (pages <= 0 || first < previousEnd || first > memoryPages || pages > memoryPages - first) {
+                throw new CorruptSnapshotException(path, "%s: pages %d..%d are unordered, overlapping or outside the memory's %d pages"
+                        .formatted(where, first, first + Integer.toUnsignedLong(pages), memoryPages));
+            }
+            Extent extent = switch (kind) {
+                case ZERO -> {
+                    if (ref != 0) {
+                        throw new CorruptSnapshotException(path, "%s: a zero extent has reference %d, expected 0".formatted(where, ref));
+                    }
+                    yield Extent.zero(first, pages);
+                }
+                case STORED -> {
+                    long frame = ref >>> 32;
+                    long slot = ref & 0xffffffffL;
+                    if (frame >= frameCount) {
+                        throw new CorruptSnapshotException(path, "%s: points at frame %d but the snapshot has %d frames"
+                                .formatted(where, frame, frameCount));
+                    }
+                    yield Extent.stored(first, pages, (int) frame, (int) Math.min(slot, Integer.MAX_VALUE));
+                }
+                case COPY -> {
+                    if (ref < 0 || ref > memoryPages - pages) {
+                        throw new CorruptSnapshotException(path, "%s: copies pages %d.. which lie outside the memory's %d pages"
+                                .formatted(where, ref, memoryPages));
+                    }
+                    yield Extent.copy(first, pages, ref);
+                }
+                default -> throw new AssertionError(kind);
+            };
+            extents.add(extent);
+            previousEnd = first + pages;
+        }
+        return Collections.unmodifiableList(extents);
+    }
+
+    /** Every frame's slots must be covered exactly once by STORED extents, so every decoded byte has one owner. */
+    private static int[][] checkStoredTiling(Path path, List<FrameInfo> frames, List<Extent> extents)
+            throws CorruptSnapshotException {
+        List<List<Integer>> byFrame = new ArrayList<>(frames.size());
+        for (int f = 0; f < frames.size(); f++) {
+            byFrame.add(new ArrayList<>(1));
+        }
+        for (int i = 0; i < extents.size(); i++) {
+            if (extents.get(i).kind() == PageKind.STORED) {
+                byFrame.get(extents.get(i).frame()).add(i);
+            }
+        }
+        int[][] result = new int[frames.size()][];
+        for (int f = 0; f < frames.size(); f++) {
+            List<Integer> list = byFrame.get(f);
+            list.sort((a, b) -> Integer.compare(extents.get(a).slot(), extents.get(b).slot()));
+            long next = 0;
+            for (int i : list) {
+                Extent e = extents.get(i);
+                if (e.slot() != next) {
+                    throw new CorruptSnapshotException(path, "frame %d: slot %d is %s by the page map".formatted(f, next,
+                            e.slot() < next ? "claimed twice" : "not claimed"));
+                }
+                next += e.pageCount();
+            }
+            if (next != frames.get(f).pageCount()) {
+                throw new CorruptSnapshotException(path, "frame %d holds %d pages but the page map places %d in it"
+                        .formatted(f, frames.get(f).pageCount(), next));
+            }
+            result[f] = list.stream().mapToInt(Integer::intValue).toArray();
+        }
+        return result;
+    }
+
+    /** A COPY's source must lie inside one STORED extent: no chains, no zero or absent sources. */
+    private static void checkCopies(Path path, List<Extent> extents, long mapAt) throws CorruptSnapshotException {
+        long[] starts = extents.stream().mapToLong(Extent::firstPage).toArray();
+        for (int i = 0; i < extents.size(); i++) {
+            Extent e = extents.get(i);
+            if (e.kind() != PageKind.COPY) {
+                continue;
+            }
+            int s = find(starts, e.source());
+            Extent src = s < 0 ? null : extents.get(s);
+            if (src == null || src.kind() != PageKind.STORED || e.source() + e.pageCount() > src.endPage()) {
+                throw new CorruptSnapshotException(path, "page map entry %d (offset %d): copies pages %d..%d, which are not all in one stored extent"
+                        .formatted(i, mapAt + (long) i * SnapshotFormat.EXTENT_ENTRY_SIZE, e.source(), e.source() + e.pageCount()));
+            }
+        }
+    }
+
+    private static List<PageRun> parsePrefetch(Path path, SnapshotHeader header, ByteBuffer meta, int base, int count,
+                                               long prefetchAt, List<Extent> extents) throws CorruptSnapshotException {
+        long[] starts = extents.stream().mapToLong(Extent::firstPage).toArray();
+        List<PageRun> runs = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int at = base + i * SnapshotFormat.PREFETCH_ENTRY_SIZE;
+            long first = meta.getLong(at);
+            int pages = meta.getInt(at + 8);
+            if (pages <= 0 || first < 0 || first > header.pageCount() - pages) {
+                throw new CorruptSnapshotException(path, "prefetch entry %d (offset %d): pages %d..%d are outside the memory's %d pages"
+                        .formatted(i, prefetchAt + (long) i * SnapshotFormat.PREFETCH_ENTRY_SIZE, first,
+                                first + Integer.toUnsignedLong(pages), header.pageCount()));
+            }
+            // Every prefetched page must be present: walk the extents that cover the run.
+            long page = first;
+            int e = find(starts, page);
+            while (page < first + pages) {
+                if (e < 0 || e >= extents.size() || extents.get(e).firstPage() > page || extents.get(e).endPage() <= page) {
+                    throw new CorruptSnapshotException(path, "prefetch entry %d (offset %d): page %d is absent from the snapshot"
+                            .formatted(i, prefetchAt + (long) i * SnapshotFormat.PREFETCH_ENTRY_SIZE, page));
+                }
+                page = extents.get(e).endPage();
+                e++;
+            }
+            runs.add(new PageRun(first, pages));
+        }
+        return Collections.unmodifiableList(runs);
+    }
+
+    /** Index of the extent containing {@code page}, or -1; {@code starts} is sorted. */
+    private static int find(long[] starts, long page) {
+        int i = Arrays.binarySearch(starts, page);
+        return i >= 0 ? i : -i - 2;
+    }
+
+    private static ByteBuffer readFully(Path path, FileChannel channel, long offset, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length).order(SnapshotFormat.ORDER);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, offset + buffer.position()) < 0) {
+                throw new EOFException(path + ": unexpected end of file at offset " + (offset + buffer.position()));
+            }
+        }
+        return buffer.flip();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Random access
+
+    public Path path() {
+        return path;
+    }
+
+    public SnapshotHeader header() {
+        return header;
+    }
+
+    public long fileSize() {
+        return fileSize;
+    }
+
+    public List<FrameInfo> frames() {
+        return frames;
+    }
+
+    public List<Extent> extents() {
+        return extents;
+    }
+
+    /** The pages to install first, in order; empty when the snapshot has no prefetch order. */
+    public List<PageRun> prefetchOrder() {
+        return prefetch;
+    }
+
+    /** The extent covering {@code page}, or null when the page is absent. */
+    public Extent extentOf(long page) {
+        if (page < 0 || page >= header.pageCount()) {
+            throw new IndexOutOfBoundsException("page " + page + " is outside the memory's " + header.pageCount() + " pages");
+        }
+        int i = find(extentStarts, page);
+        if (i < 0) {
+            return null;
+        }
+        Extent e = extents.get(i);
+        return page < e.endPage() ? e : null;
+    }
+
+    public PageKind kindOf(long page) {
+        Extent e = extentOf(page);
+        return e == null ? PageKind.ABSENT : e.kind();
+    }
+
+    /** The frame that holds {@code page}'s bytes (following a COPY to its source), or -1 for zero and absent pages. */
+    public int frameOf(long page) {
+        Extent e = extentOf(page);
+        if (e == null || e.kind() == PageKind.ZERO) {
+            return -1;
+        }
+        if (e.kind() == PageKind.COPY) {
+            e = extentOf(e.source() + (page - e.firstPage()));
+        }
+        return e.frame();
+    }
+
+    /** Frame {@code index}'s stored bytes (a view of the mapped file), after checking their CRC32C. */
+    public MemorySegment storedBytes(int index) throws CorruptSnapshotException {
+        FrameInfo frame = frames.get(index);
+        MemorySegment stored = mapped.asSlice(frame.offset(), frame.storedLength());
+        checkFrame(index, stored);
+        return stored;
+    }
+
+    /** Checks {@code stored} (exactly frame {@code index}'s stored bytes, e.g. read with O_DIRECT) against its CRC32C. */
+    public void checkFrame(int index, MemorySegment stored) throws CorruptSnapshotException {
+        FrameInfo frame = frames.get(index);
+        CRC32C crc = new CRC32C();
+        crc.update(stored.asByteBuffer());
+        if ((int) crc.getValue() != frame.crc32c()) {
+            throw new CorruptSnapshotException(path, "frame %d: checksum mismatch in data at offsets %d..%d (stored 0x%08x, computed 0x%08x)"
+                    .formatted(index, frame.offset(), frame.offset() + frame.storedLength(), frame.crc32c(), (int) crc.getValue()));
+        }
+    }
+
+    /** Decodes checked stored bytes of frame {@code index} into {@code raw} (exactly pageCount x pageSize bytes). */
+    public void decodeFrame(int index, MemorySegment stored, MemorySegment raw) throws CorruptSnapshotException {
+        FrameInfo frame = frames.get(index);
+        try {
+            if (frame.compressed()) {
+                codec.get().decompress(stored, raw);
+            } else {
+                MemorySegment.copy(stored, 0, raw, 0, raw.byteSize());
+            }
+        } catch (CodecException e) {
+            throw new CorruptSnapshotException(path, "frame %d at offset %d: %s".formatted(index, frame.offset(), e.getMessage()), e);
+        }
+    }
+
+    /** Checks and decodes frame {@code index} into {@code raw} (exactly its raw size). */
+    public void readFrame(int index, MemorySegment raw) throws CorruptSnapshotException {
+        decodeFrame(index, storedBytes(index), raw);
+    }
+
+    /** Raw size of frame {@code index} in bytes. */
+    public long frameBytes(int index) {
+        return (long) frames.get(index).pageCount() * header.pageSize();
+    }
+
+    /** Size of the largest frame, raw and stored, for sizing scratch buffers. */
+    public long maxFrameBytes() {
+        long max = 0;
+        for (FrameInfo f : frames) {
+            max = Math.max(max, (long) f.pageCount() * header.pageSize());
+        }
+        return max;
+    }
+
+    /**
+     * Copies page {@code page} into {@code dst} (one page): zeros for zero pages, the page's bytes
+     * otherwise, decoding only the frame that holds it.
+     *
+     * @throws IllegalArgumentException if the page is absent
+     */
+    public void readPage(long page, MemorySegment dst) throws CorruptSnapshotException {
+        Extent e = extentOf(page);
+        if (e == null) {
+            throw new IllegalArgumentException("page " + page + " is absent from " + path);
+        }
+        if (e.kind() == PageKind.ZERO) {
+            dst.asSlice(0, header.pageSize()).fill((byte) 0);
+            return;
+        }
+        if (e.kind() == PageKind.COPY) {
+            page = e.source() + (page - e.firstPage());
+            e = extentOf(page);
+        }
+        int pageSize = header.pageSize();
+        long slot = e.slot() + (page - e.firstPage());
+        FrameInfo frame = frames.get(e.frame());
+        if (!frame.compressed()) {
+            MemorySegment stored = storedBytes(e.frame());
+            MemorySegment.copy(stored, slot * pageSize, dst, 0, pageSize);
+            return;
+        }
+        MemorySegment raw = frameScratch.get().asSlice(0, frameBytes(e.frame()));
+        readFrame(e.frame(), raw);
+        MemorySegment.copy(raw, slot * pageSize, dst, 0, pageSize);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Whole-snapshot work
+
+    /**
+     * Sends every present page to {@code sink}: frames decoded in parallel on {@code threads} threads
+     * (each frame's STORED and COPY pages as soon as it is decoded), then the zero extents.
+     *
+     * @param progress told the raw frame bytes decoded so far (phase "decode"); may be null
+     */
+    public void restore(PageSink sink, int threads, Progress progress) throws IOException {
+        int pageSize = header.pageSize();
+        List<List<Extent>> copiesByFrame = copiesByFrame();
+        AtomicLong done = new AtomicLong();
+        long total = rawFrameBytes();
+        int workers = Math.max(1, threads);
+        ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform().daemon().name("sabre-restore-", 0).factory());
+        try {
+            List<Future<?>> futures = new ArrayList<>(frames.size());
+            for (int f = 0; f < frames.size(); f++) {
+                int index = f;
+                futures.add(pool.submit(() -> {
+                    long bytes = frameBytes(index);
+                    int[] owners = frameExtents[index];
+                    Extent only = owners.length == 1 ? extents.get(owners[0]) : null;
+                    MemorySegment direct = only != null ? sink.direct(only.firstPage(), only.pageCount()) : null;
+                    MemorySegment raw = direct != null ? direct : frameScratch.get().asSlice(0, bytes);
+                    readFrame(index, raw);
+                    if (direct == null) {
+                        for (int i : owners) {
+                            Extent e = extents.get(i);
+                            sink.write(e.firstPage(), raw.asSlice((long) e.slot() * pageSize, (long) e.pageCount() * pageSize));
+                        }
+                    }
+                    for (Extent copy : copiesByFrame.get(index)) {
+                        Extent src = extentOf(copy.source());
+                        long slot = src.slot() + (copy.source() - src.firstPage());
+                        sink.write(copy.firstPage(), raw.asSlice(slot * pageSize, (long) copy.pageCount() * pageSize));
+                    }
+                    long now = done.addAndGet(bytes);
+                    if (progress != null) {
+                        progress.update("decode", now, total);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> future : futures) {
+                await(future);
+            }
+            for (Extent e : extents) {
+                if (e.kind() == PageKind.ZERO) {
+                    sink.zero(e.firstPage(), e.pageCount());
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
+     * Checks every frame's checksum and decodes it (in parallel), proving the whole file readable.
+     *
+     * @return the number of frames checked
+     */
+    public long verify(int threads, Progress progress) throws IOException {
+        restore(new PageSink() {
+            @Override
+            public void write(long firstPage, MemorySegment data) {
+            }
+
+            @Override
+            public void zero(long firstPage, long count) {
+            }
+        }, threads, progress);
+        return frames.size();
+    }
+
+    private List<List<Extent>> copiesByFrame() {
+        List<List<Extent>> result = new ArrayList<>(frames.size());
+        for (int f = 0; f < frames.size(); f++) {
+            result.add(new ArrayList<>(0));
+        }
+        for (Extent e : extents) {
+            if (e.kind() == PageKind.COPY) {
+                result.get(extentOf(e.source()).frame()).add(e);
+            }
+        }
+        return result;
+    }
+
+    private long rawFrameBytes() {
+        long total = 0;
+        for (FrameInfo f : frames) {
+            total += (long) f.pageCount() * header.pageSize();
+        }
+        return total;
+    }
+
+    static <T> T await(Future<T> future) throws IOException {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IOException(cause);
+        }
+    }
+
+    /** Counts of every page class and frame kind, computed from the metadata alone. */
+    public SnapshotStats stats() {
+        long zero = 0, stored = 0, copy = 0;
+        for (Extent e : extents) {
+            switch (e.kind()) {
+                case ZERO -> zero += e.pageCount();
+                case STORED -> stored += e.pageCount();
+                case COPY -> copy += e.pageCount();
+                default -> { }
+            }
+        }
+        long compressed = 0, storedBytes = 0;
+        for (FrameInfo f : frames) {
+            compressed += f.compressed() ? 1 : 0;
+            storedBytes += f.storedLength();
+        }
+        long prefetchPages = prefetch.stream().mapToLong(PageRun::pageCount).sum();
+        long memoryPages = header.pageCount();
+        return new SnapshotStats(memoryPages, memoryPages - zero - stored - copy, zero, stored, copy, frames.size(),
+                compressed, frames.size() - compressed, storedBytes, rawFrameBytes(), fileSize, prefetchPages, extents.size());
+    }
+
+    @Override
+    public void close() throws IOException {
+        mapping.close();
+        channel.close();
+    }
+}
