@@ -93,7 +93,7 @@ public final class Packer {
                 }
             }
         } finally {
-            pool.shutdownNow();
+            SnapshotReader.shutdownAndWait(pool);
         }
     }
 

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
@@ -44,11 +45,9 @@ public final class SnapshotReader implements AutoCloseable {
     /** Per frame: indices into {@link #extents} of the STORED and COPY extents whose pages it holds. */
     private final int[][] frameExtents;
     private final ThreadLocal<Codec> codec;
-    /** The whole file mapped read-only: random access without a system call or a copy per frame. */
-    private final Arena mapping;
-    private final MemorySegment mapped;
-    /** Per-thread buffer for frames whose pages are not all wanted (random page reads). */
+    /** Per-thread buffers: decoded frames whose pages are not all wanted, and stored bytes read from the file. */
     private final ThreadLocal<MemorySegment> frameScratch;
+    private final ThreadLocal<MemorySegment> storedScratch;
 
     private SnapshotReader(Path path, FileChannel channel, long fileSize, SnapshotHeader header, List<FrameInfo> frames,
                            List<Extent> extents, List<PageRun> prefetch, int[][] frameExtents) {
@@ -63,15 +62,11 @@ public final class SnapshotReader implements AutoCloseable {
         this.extentStarts = extents.stream().mapToLong(Extent::firstPage).toArray();
         CodecId id = header.codec();
         this.codec = Codecs.threadLocal(() -> Codecs.decoder(id));
-        this.mapping = Arena.ofShared();
-        try {
-            this.mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, mapping);
-        } catch (IOException | RuntimeException e) {
-            mapping.close();
-            throw new IllegalStateException(path + ": cannot map the file: " + e.getMessage(), e);
-        }
+        // Positional reads, not a mapping: a file truncated under a mapping kills the JVM with SIGBUS.
         long maxFrame = maxFrameBytes();
+        long maxStored = frames.stream().mapToLong(FrameInfo::storedLength).max().orElse(1);
         this.frameScratch = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, maxFrame), 4096));
+        this.storedScratch = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, maxStored), 4096));
     }
 
     /** Opens and validates {@code path}; throws {@link CorruptSnapshotException} naming the field at fault. */
@@ -418,10 +413,20 @@ public final class SnapshotReader implements AutoCloseable {
         return e.frame();
     }
 
-    /** Frame {@code index}'s stored bytes (a view of the mapped file), after checking their CRC32C. */
-    public MemorySegment storedBytes(int index) throws CorruptSnapshotException {
+    /**
+     * Reads frame {@code index}'s stored bytes into {@code target} (at least its stored length) and
+     * checks their CRC32C; returns the slice holding them.
+     */
+    public MemorySegment readStored(int index, MemorySegment target) throws IOException {
         FrameInfo frame = frames.get(index);
-        MemorySegment stored = mapped.asSlice(frame.offset(), frame.storedLength());
+        MemorySegment stored = target.asSlice(0, frame.storedLength());
+        ByteBuffer buffer = stored.asByteBuffer();
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, frame.offset() + buffer.position()) < 0) {
+                throw new CorruptSnapshotException(path, "frame %d: file ends at offset %d inside its data (truncated?)"
+                        .formatted(index, frame.offset() + buffer.position()));
+            }
+        }
         checkFrame(index, stored);
         return stored;
     }
@@ -451,9 +456,13 @@ public final class SnapshotReader implements AutoCloseable {
         }
     }
 
-    /** Checks and decodes frame {@code index} into {@code raw} (exactly its raw size). */
-    public void readFrame(int index, MemorySegment raw) throws CorruptSnapshotException {
-        decodeFrame(index, storedBytes(index), raw);
+    /** Reads, checks and decodes frame {@code index} into {@code raw} (exactly its raw size). */
+    public void readFrame(int index, MemorySegment raw) throws IOException {
+        if (frames.get(index).compressed()) {
+            decodeFrame(index, readStored(index, storedScratch.get()), raw);
+        } else {
+            readStored(index, raw); // a raw frame is read straight into place
+        }
     }
 
     /** Raw size of frame {@code index} in bytes. */
@@ -476,7 +485,7 @@ public final class SnapshotReader implements AutoCloseable {
      *
      * @throws IllegalArgumentException if the page is absent
      */
-    public void readPage(long page, MemorySegment dst) throws CorruptSnapshotException {
+    public void readPage(long page, MemorySegment dst) throws IOException {
         Extent e = extentOf(page);
         if (e == null) {
             throw new IllegalArgumentException("page " + page + " is absent from " + path);
@@ -491,12 +500,6 @@ public final class SnapshotReader implements AutoCloseable {
         }
         int pageSize = header.pageSize();
         long slot = e.slot() + (page - e.firstPage());
-        FrameInfo frame = frames.get(e.frame());
-        if (!frame.compressed()) {
-            MemorySegment stored = storedBytes(e.frame());
-            MemorySegment.copy(stored, slot * pageSize, dst, 0, pageSize);
-            return;
-        }
         MemorySegment raw = frameScratch.get().asSlice(0, frameBytes(e.frame()));
         readFrame(e.frame(), raw);
         MemorySegment.copy(raw, slot * pageSize, dst, 0, pageSize);
@@ -515,6 +518,7 @@ public final class SnapshotReader implements AutoCloseable {
         int pageSize = header.pageSize();
         List<List<Extent>> copiesByFrame = copiesByFrame();
         AtomicLong done = new AtomicLong();
+        AtomicBoolean failed = new AtomicBoolean();
         long total = rawFrameBytes();
         int workers = Math.max(1, threads);
         ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform().daemon().name("sabre-restore-", 0).factory());
@@ -523,6 +527,9 @@ public final class SnapshotReader implements AutoCloseable {
             for (int f = 0; f < frames.size(); f++) {
                 int index = f;
                 futures.add(pool.submit(() -> {
+                    if (failed.get()) {
+                        return null; // another frame failed: the restore is over
+                    }
                     long bytes = frameBytes(index);
                     int[] owners = frameExtents[index];
                     Extent only = owners.length == 1 ? extents.get(owners[0]) : null;
@@ -547,8 +554,13 @@ public final class SnapshotReader implements AutoCloseable {
                     return null;
                 }));
             }
-            for (Future<?> future : futures) {
-                await(future);
+            try {
+                for (Future<?> future : futures) {
+                    await(future);
+                }
+            } catch (IOException | RuntimeException | Error e) {
+                failed.set(true);
+                throw e;
             }
             for (Extent e : extents) {
                 if (e.kind() == PageKind.ZERO) {
@@ -556,7 +568,28 @@ public final class SnapshotReader implements AutoCloseable {
                 }
             }
         } finally {
-            pool.shutdownNow();
+            shutdownAndWait(pool);
+        }
+    }
+
+    /**
+     * Stops a pool and waits for its tasks, so no task touches a buffer or file after an early error.
+     * Tasks are not interrupted: an interrupt during a FileChannel read closes the channel for good.
+     */
+    static void shutdownAndWait(ExecutorService pool) {
+        pool.shutdown();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+                    break;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -644,7 +677,6 @@ public final class SnapshotReader implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        mapping.close();
         channel.close();
     }
 }
