@@ -1,0 +1,57 @@
+package dev.sabre.vmm.image;
+
+import dev.sabre.vmm.VmmException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The functions directory: discovery, package lists, content hashes, unknown names. */
+class FunctionCatalogTest {
+    @Test
+    void repositoryFunctionsAreFound() {
+        FunctionCatalog catalog = FunctionCatalog.locate();
+        assertTrue(catalog.names().containsAll(List.of("chameleon", "fibonacci", "image_processing", "matmul",
+                "model_training", "pagerank", "python_list")), catalog.names().toString());
+        assertEquals(List.of("python3-numpy"), catalog.get("matmul").packages());
+        assertEquals(List.of(), catalog.get("fibonacci").packages());
+    }
+
+    @Test
+    void unknownFunctionIsAClearError() {
+        FunctionCatalog catalog = FunctionCatalog.locate();
+        VmmException e = assertThrows(VmmException.class, () -> catalog.get("no_such_function"));
+        assertTrue(e.getMessage().startsWith("unknown function 'no_such_function'"), e.getMessage());
+        assertTrue(e.getMessage().contains("fibonacci"), e.getMessage());
+        assertThrows(VmmException.class, () -> catalog.get("../etc"));
+        assertThrows(VmmException.class, () -> catalog.get("_common"));
+        assertThrows(VmmException.class, () -> ImageBuilder.standard(l -> { }).build("no_such_function"));
+    }
+
+    @Test
+    void hashFollowsContentAndPackages(@TempDir Path root) throws Exception {
+        Files.createDirectories(root.resolve("_common"));
+        Files.writeString(root.resolve("_common/sabre_greeter.py"), "# runtime\n");
+        Path f = Files.createDirectories(root.resolve("mine"));
+        Files.writeString(f.resolve("server.py"), "print('v1')\n");
+        Files.writeString(f.resolve("packages"), "# deps\npython3-numpy\n\n");
+        FunctionCatalog catalog = new FunctionCatalog(root);
+        String h1 = catalog.get("mine").hash();
+        assertEquals(h1, catalog.get("mine").hash());
+        Files.writeString(f.resolve("server.py"), "print('v2')\n");
+        String h2 = catalog.get("mine").hash();
+        assertNotEquals(h1, h2);
+        Files.writeString(root.resolve("_common/sabre_greeter.py"), "# runtime 2\n");
+        assertNotEquals(h2, catalog.get("mine").hash());
+        Files.writeString(f.resolve("packages"), "not a package!\n");
+        VmmException e = assertThrows(VmmException.class, () -> catalog.get("mine"));
+        assertTrue(e.getMessage().contains("line 1"), e.getMessage());
+    }
+}
