@@ -49,8 +49,9 @@ public final class NativeBackend implements CodecBackend {
     public Codec create(CodecId id, int level) {
         id.checkLevel(level);
         return switch (id) {
-            case ZSTD -> new AircompressorCodec(id, level, "native libzstd",
-                    new ZstdNativeCompressor(level), new ZstdNativeDecompressor());
+            case ZSTD -> ZstdContextCodec.unavailableReason() == null ? new ZstdContextCodec(level)
+                    : new AircompressorCodec(id, level, "native libzstd (one-shot)", new ZstdNativeCompressor(level),
+                            new ZstdNativeDecompressor());
             case LZ4 -> new AircompressorCodec(id, level, "native liblz4",
                     new Lz4NativeCompressor(level), new Lz4NativeDecompressor());
             case DEFLATE -> new AircompressorCodec(id, level, "native libdeflate",

@@ -19,23 +19,40 @@ public final class MemoryImage implements AutoCloseable {
     private final int pageSize;
     private final long memorySize;
     private final List<PageRun> present;
+    /** Runs that hold data on disk; pages outside them are holes and are never read. */
+    private final List<PageRun> data;
+    private final long[] dataStarts;
     private final Arena arena;
     private final MemorySegment memory;
 
-    private MemoryImage(Path path, int pageSize, long memorySize, List<PageRun> present, Arena arena, MemorySegment memory) {
+    private MemoryImage(Path path, int pageSize, long memorySize, List<PageRun> present, List<PageRun> data, Arena arena,
+                        MemorySegment memory) {
         this.path = path;
         this.pageSize = pageSize;
         this.memorySize = memorySize;
         this.present = present;
+        this.data = data;
+        this.dataStarts = data.stream().mapToLong(PageRun::firstPage).toArray();
         this.arena = arena;
         this.memory = memory;
     }
 
     /**
-     * Maps {@code file}. {@code dataExtents} lists byte ranges {offset, length} holding data (a sparse
-     * file's extents); null means the whole file is present. Extents are widened to whole pages.
+     * Maps a Diff-style file: {@code dataExtents} lists the byte ranges {offset, length} holding data (a
+     * sparse file's extents) and only those pages are present; null means the whole file is present.
+     * Extents are widened to whole pages.
      */
     public static MemoryImage open(Path file, int pageSize, List<long[]> dataExtents) throws IOException {
+        return open(file, pageSize, dataExtents, false);
+    }
+
+    /**
+     * Maps {@code file}. With {@code holesAreZero} (a Full memory file that happens to be sparse, as
+     * QEMU's RAM files are) every page is present and the holes are zero pages, known without reading
+     * them; otherwise holes are pages absent from the snapshot (a Firecracker Diff file).
+     */
+    public static MemoryImage open(Path file, int pageSize, List<long[]> dataExtents, boolean holesAreZero)
+            throws IOException {
         if (pageSize < SnapshotFormat.MIN_PAGE_SIZE || Integer.bitCount(pageSize) != 1) {
             throw new IllegalArgumentException("page size " + pageSize + " is not a power of two of at least 4096");
         }
@@ -63,7 +80,14 @@ public final class MemoryImage implements AutoCloseable {
                     addRun(runs, first, end - first);
                 }
             }
-            return new MemoryImage(file, pageSize, size, List.copyOf(runs), arena, memory);
+            List<PageRun> data = List.copyOf(runs);
+            List<PageRun> present = data;
+            if (holesAreZero) {
+                List<PageRun> all = new ArrayList<>();
+                addRun(all, 0, size / pageSize);
+                present = List.copyOf(all);
+            }
+            return new MemoryImage(file, pageSize, size, present, data, arena, memory);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
@@ -111,6 +135,13 @@ public final class MemoryImage implements AutoCloseable {
 
     public long presentPages() {
         return present.stream().mapToLong(PageRun::pageCount).sum();
+    }
+
+    /** False when {@code page} lies in a hole of a sparse file: it reads as zeros and need not be read. */
+    public boolean hasData(long page) {
+        int i = java.util.Arrays.binarySearch(dataStarts, page);
+        i = i >= 0 ? i : -i - 2;
+        return i >= 0 && page < data.get(i).endPage();
     }
 
     /** The bytes of page {@code page}, valid until {@link #close}. */

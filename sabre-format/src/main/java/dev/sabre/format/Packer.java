@@ -179,6 +179,10 @@ public final class Packer {
             int hi = Math.min(n, from + chunk);
             futures.add(pool.submit(() -> {
                 for (int i = lo; i < hi; i++) {
+                    if (!image.hasData(sequence[i])) {
+                        zero[i] = true; // a hole: zeros, and never read
+                        continue;
+                    }
                     MemorySegment page = image.page(sequence[i]);
                     if (page.mismatch(zeroPage) == -1) {
                         zero[i] = true;

@@ -420,13 +420,7 @@ public final class SnapshotReader implements AutoCloseable {
     public MemorySegment readStored(int index, MemorySegment target) throws IOException {
         FrameInfo frame = frames.get(index);
         MemorySegment stored = target.asSlice(0, frame.storedLength());
-        ByteBuffer buffer = stored.asByteBuffer();
-        while (buffer.hasRemaining()) {
-            if (channel.read(buffer, frame.offset() + buffer.position()) < 0) {
-                throw new CorruptSnapshotException(path, "frame %d: file ends at offset %d inside its data (truncated?)"
-                        .formatted(index, frame.offset() + buffer.position()));
-            }
-        }
+        readAt(stored, frame.offset());
         checkFrame(index, stored);
         return stored;
     }
@@ -515,41 +509,35 @@ public final class SnapshotReader implements AutoCloseable {
      * @param progress told the raw frame bytes decoded so far (phase "decode"); may be null
      */
     public void restore(PageSink sink, int threads, Progress progress) throws IOException {
-        int pageSize = header.pageSize();
         List<List<Extent>> copiesByFrame = copiesByFrame();
         AtomicLong done = new AtomicLong();
         AtomicBoolean failed = new AtomicBoolean();
         long total = rawFrameBytes();
         int workers = Math.max(1, threads);
+        List<int[]> batches = batches(workers);
+        long batchBuffer = batches.stream().mapToLong(b -> storedBytes(b[0], b[1])).max().orElse(1);
+        ThreadLocal<MemorySegment> readBuffer = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, batchBuffer), 4096));
         ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform().daemon().name("sabre-restore-", 0).factory());
         try {
-            List<Future<?>> futures = new ArrayList<>(frames.size());
-            for (int f = 0; f < frames.size(); f++) {
-                int index = f;
+            List<Future<?>> futures = new ArrayList<>(batches.size());
+            for (int[] batch : batches) {
                 futures.add(pool.submit(() -> {
                     if (failed.get()) {
-                        return null; // another frame failed: the restore is over
+                        return null; // another batch failed: the restore is over
                     }
-                    long bytes = frameBytes(index);
-                    int[] owners = frameExtents[index];
-                    Extent only = owners.length == 1 ? extents.get(owners[0]) : null;
-                    MemorySegment direct = only != null ? sink.direct(only.firstPage(), only.pageCount()) : null;
-                    MemorySegment raw = direct != null ? direct : frameScratch.get().asSlice(0, bytes);
-                    readFrame(index, raw);
-                    if (direct == null) {
-                        for (int i : owners) {
-                            Extent e = extents.get(i);
-                            sink.write(e.firstPage(), raw.asSlice((long) e.slot() * pageSize, (long) e.pageCount() * pageSize));
+                    // One read for a run of consecutive frames, then check and decode each from memory.
+                    MemorySegment stored = readBuffer.get().asSlice(0, storedBytes(batch[0], batch[1]));
+                    readAt(stored, frames.get(batch[0]).offset());
+                    long base = frames.get(batch[0]).offset();
+                    for (int index = batch[0]; index < batch[1]; index++) {
+                        FrameInfo frame = frames.get(index);
+                        MemorySegment bytes = stored.asSlice(frame.offset() - base, frame.storedLength());
+                        checkFrame(index, bytes);
+                        emitFrame(index, bytes, sink, copiesByFrame.get(index));
+                        long now = done.addAndGet(frameBytes(index));
+                        if (progress != null) {
+                            progress.update("decode", now, total);
                         }
-                    }
-                    for (Extent copy : copiesByFrame.get(index)) {
-                        Extent src = extentOf(copy.source());
-                        long slot = src.slot() + (copy.source() - src.firstPage());
-                        sink.write(copy.firstPage(), raw.asSlice(slot * pageSize, (long) copy.pageCount() * pageSize));
-                    }
-                    long now = done.addAndGet(bytes);
-                    if (progress != null) {
-                        progress.update("decode", now, total);
                     }
                     return null;
                 }));
@@ -569,6 +557,64 @@ public final class SnapshotReader implements AutoCloseable {
             }
         } finally {
             shutdownAndWait(pool);
+        }
+    }
+
+    /** Decodes one checked frame and hands its pages (and pages that copy them) to the sink. */
+    private void emitFrame(int index, MemorySegment stored, PageSink sink, List<Extent> copies) throws IOException {
+        int pageSize = header.pageSize();
+        int[] owners = frameExtents[index];
+        Extent only = owners.length == 1 ? extents.get(owners[0]) : null;
+        MemorySegment direct = only != null ? sink.direct(only.firstPage(), only.pageCount()) : null;
+        MemorySegment raw = direct != null ? direct : frameScratch.get().asSlice(0, frameBytes(index));
+        decodeFrame(index, stored, raw);
+        if (direct == null) {
+            for (int i : owners) {
+                Extent e = extents.get(i);
+                sink.write(e.firstPage(), raw.asSlice((long) e.slot() * pageSize, (long) e.pageCount() * pageSize));
+            }
+        }
+        for (Extent copy : copies) {
+            Extent src = extentOf(copy.source());
+            long slot = src.slot() + (copy.source() - src.firstPage());
+            sink.write(copy.firstPage(), raw.asSlice(slot * pageSize, (long) copy.pageCount() * pageSize));
+        }
+    }
+
+    /** Runs of consecutive frames {from, to} of about 1 MiB stored, at least 8 per thread so threads stay busy. */
+    private List<int[]> batches(int threads) {
+        long totalStored = storedBytes(0, frames.size());
+        long target = Math.max(1, Math.min(1L << 20, totalStored / (threads * 8L)));
+        List<int[]> batches = new ArrayList<>();
+        int from = 0;
+        long size = 0;
+        for (int i = 0; i < frames.size(); i++) {
+            size += frames.get(i).storedLength();
+            if (size >= target || i == frames.size() - 1) {
+                batches.add(new int[] {from, i + 1});
+                from = i + 1;
+                size = 0;
+            }
+        }
+        return batches;
+    }
+
+    /** Stored bytes of frames {@code from} (inclusive) to {@code to} (exclusive), which lie back to back. */
+    private long storedBytes(int from, int to) {
+        if (from >= to) {
+            return 0;
+        }
+        FrameInfo last = frames.get(to - 1);
+        return last.offset() + last.storedLength() - frames.get(from).offset();
+    }
+
+    private void readAt(MemorySegment target, long offset) throws IOException {
+        ByteBuffer buffer = target.asByteBuffer();
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, offset + buffer.position()) < 0) {
+                throw new CorruptSnapshotException(path, "file ends at offset %d inside frame data (truncated?)"
+                        .formatted(offset + buffer.position()));
+            }
         }
     }
 
