@@ -1,0 +1,121 @@
+package dev.sabre.bench.format;
+
+import dev.sabre.format.PageKind;
+import dev.sabre.format.PageSink;
+import dev.sabre.format.SnapshotReader;
+import dev.sabre.linux.FileIo;
+import dev.sabre.linux.Fds;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * Measures a snapshot against its raw memory file in one run: unpacking into memory versus reading the
+ * raw file with O_DIRECT (the baseline every restore without Sabre pays), and the latency of decoding
+ * one random page (what a lazy fault costs). Each timing is the best of several repetitions.
+ */
+public final class FormatTargets {
+    public record Result(long memoryBytes, long snapshotBytes, long rawDirectReadNanos, long snapshotDirectReadNanos,
+                         long unpackNanos, double pageP50us, double pageP99us, double pageMaxUs, int samples, int threads) {
+        public double ratio() {
+            return (double) memoryBytes / snapshotBytes;
+        }
+
+        /** Unpacking into memory, including reading the snapshot with O_DIRECT, versus the O_DIRECT read of the raw file. */
+        public double unpackSpeedup() {
+            return (double) rawDirectReadNanos / (snapshotDirectReadNanos + unpackNanos);
+        }
+    }
+
+    private FormatTargets() {
+    }
+
+    public static Result measure(Path rawMemory, Path snapshot, int repetitions, int samples, int threads) throws IOException {
+        try (SnapshotReader reader = SnapshotReader.open(snapshot); Arena arena = Arena.ofShared()) {
+            long memory = reader.header().memorySize();
+            MemorySegment buffer = FileIo.alignedBuffer(arena, 8L << 20);
+            long rawRead = Long.MAX_VALUE;
+            long snapRead = Long.MAX_VALUE;
+            long unpack = Long.MAX_VALUE;
+            MemorySegment dest = arena.allocate(memory, 4096);
+            for (int rep = 0; rep < repetitions; rep++) {
+                rawRead = Math.min(rawRead, directRead(rawMemory, buffer));
+                snapRead = Math.min(snapRead, directRead(snapshot, buffer));
+                dest.fill((byte) 0);
+                long start = System.nanoTime();
+                reader.restore(new IntoMemory(dest, reader.header().pageSize()), threads, null);
+                unpack = Math.min(unpack, System.nanoTime() - start);
+            }
+            long[] latency = pageLatency(reader, samples, arena);
+            return new Result(memory, reader.fileSize(), rawRead, snapRead, unpack, latency[latency.length / 2] / 1e3,
+                    latency[Math.min(latency.length - 1, (int) (latency.length * 0.99))] / 1e3, latency[latency.length - 1] / 1e3,
+                    latency.length, threads);
+        }
+    }
+
+    /** Reads a whole file with O_DIRECT in 8 MiB requests; returns the time taken. */
+    static long directRead(Path file, MemorySegment buffer) throws IOException {
+        int fd = FileIo.open(file, FileIo.O_RDONLY | FileIo.O_DIRECT | FileIo.O_CLOEXEC);
+        try {
+            long size = FileIo.size(fd);
+            long start = System.nanoTime();
+            for (long at = 0; at < size; ) {
+                long n = FileIo.pread(fd, buffer, at);
+                if (n <= 0) {
+                    break;
+                }
+                at += n;
+            }
+            return System.nanoTime() - start;
+        } finally {
+            Fds.close(fd);
+        }
+    }
+
+    private static long[] pageLatency(SnapshotReader reader, int samples, Arena arena) throws IOException {
+        Random random = new Random(7);
+        MemorySegment page = arena.allocate(reader.header().pageSize());
+        long pages = reader.header().pageCount();
+        long[] latency = new long[samples];
+        // Warm up the decoder and the code path first, like a handler that has served a few faults.
+        for (int i = 0, found = 0; found < 200 && i < 1_000_000; i++) {
+            long p = random.nextLong(pages);
+            if (reader.kindOf(p) == PageKind.STORED) {
+                reader.readPage(p, page);
+                found++;
+            }
+        }
+        for (int i = 0; i < samples; ) {
+            long p = random.nextLong(pages);
+            if (reader.kindOf(p) != PageKind.STORED) {
+                continue;
+            }
+            long start = System.nanoTime();
+            reader.readPage(p, page);
+            latency[i++] = System.nanoTime() - start;
+        }
+        Arrays.sort(latency);
+        return latency;
+    }
+
+    /** Decodes straight into the destination where a frame is one run of pages, like Sabre's scattered restore. */
+    private record IntoMemory(MemorySegment dest, int pageSize) implements PageSink {
+        @Override
+        public void write(long firstPage, MemorySegment data) {
+            MemorySegment.copy(data, 0, dest, firstPage * pageSize, data.byteSize());
+        }
+
+        @Override
+        public void zero(long firstPage, long count) {
+            // Fresh memory is zero already, as anonymous guest memory is.
+        }
+
+        @Override
+        public MemorySegment direct(long firstPage, long count) {
+            return dest.asSlice(firstPage * pageSize, count * pageSize);
+        }
+    }
+}
