@@ -1,0 +1,130 @@
+package dev.sabre.format;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sabre.codec.CodecId;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The real python-json-512m guest memory through every codec and policy, restored byte for byte. */
+class RealSnapshotTest {
+    static Path raw;
+    static Arena arena;
+    static MemorySegment original;
+    static MemorySegment restored;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void loadDataset() throws IOException {
+        raw = Datasets.memoryFile("python-json-512m");
+        arena = Arena.ofShared();
+        try (FileChannel channel = FileChannel.open(raw, StandardOpenOption.READ)) {
+            original = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
+        }
+        restored = arena.allocate(original.byteSize(), 4096);
+    }
+
+    @AfterAll
+    static void release() {
+        arena.close();
+    }
+
+    static Stream<Arguments> codecsAndPolicies() {
+        List<Arguments> cases = new ArrayList<>();
+        for (CodecId codec : List.of(CodecId.ZSTD, CodecId.LZ4, CodecId.DEFLATE)) {
+            for (PackPolicy policy : List.of(PackPolicy.PAGE, PackPolicy.FIXED, PackPolicy.PARTITION, PackPolicy.SINGLE)) {
+                cases.add(Arguments.of(codec, policy));
+            }
+        }
+        cases.add(Arguments.of(CodecId.NONE, PackPolicy.PASSTHROUGH));
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("codecsAndPolicies")
+    void restoresTheRealMemoryByteForByte(CodecId codec, PackPolicy policy) throws IOException {
+        Path snap = dir.resolve("real.sabre");
+        PackOptions options = PackOptions.defaults().withCodec(codec, codec.defaultLevel()).withPolicy(policy, 16);
+        Packer.Result result;
+        try (MemoryImage image = MemoryImage.open(raw, 4096, null)) {
+            result = Packer.pack(image, snap, options, null);
+        }
+        SnapshotStats s = result.stats();
+        // What the dataset's README measured: 74.3 % zero pages, 4.8 % of the non-zero pages duplicates.
+        assertEquals(131072, s.memoryPages());
+        assertEquals(0.743, (double) s.zeroPages() / s.memoryPages(), 0.001);
+        assertEquals(0.048, (double) s.copyPages() / (s.copyPages() + s.storedPages()), 0.002);
+        if (codec != CodecId.NONE) {
+            assertTrue(s.fileBytes() * 10 < s.memoryPages() * 4096, "a compressed snapshot is over 10x smaller");
+        }
+        restored.fill((byte) 0);
+        try (SnapshotReader reader = SnapshotReader.open(snap)) {
+            reader.restore(MemorySink.of(restored, 4096), 2, null);
+            assertEquals(-1, restored.mismatch(original), "restored memory differs");
+            Random random = new Random(codec.ordinal() * 10L + policy.ordinal());
+            MemorySegment page = arena.allocate(4096);
+            for (int i = 0; i < 200; i++) {
+                long p = random.nextLong(s.memoryPages());
+                reader.readPage(p, page);
+                assertEquals(-1, page.mismatch(original.asSlice(p * 4096, 4096)), "page " + p);
+            }
+        }
+    }
+
+    @Test
+    void aWorkingSetSnapshotHoldsOnlyItsPagesInFaultOrder() throws IOException {
+        // A working set as REAP records it: pages in the order the guest touched them, not sorted.
+        List<PageRun> workingSet = List.of(new PageRun(70_000, 40), new PageRun(12, 3), new PageRun(100_000, 1),
+                new PageRun(5, 2), new PageRun(70_010, 5));
+        Path snap = dir.resolve("ws.sabre");
+        try (MemoryImage image = MemoryImage.open(raw, 4096, null)) {
+            Packer.pack(image, snap, PackOptions.defaults().withPolicy(PackPolicy.PARTITION, 16).withPages(workingSet), null);
+        }
+        try (SnapshotReader reader = SnapshotReader.open(snap)) {
+            // Repeated pages (70010..70014 were already in the first run) are dropped from the order.
+            assertEquals(List.of(new PageRun(70_000, 40), new PageRun(12, 3), new PageRun(100_000, 1), new PageRun(5, 2)),
+                    reader.prefetchOrder());
+            assertEquals(46, reader.stats().presentPages());
+            assertEquals(PageKind.ABSENT, reader.kindOf(0));
+            MemorySegment page = arena.allocate(4096);
+            for (PageRun run : reader.prefetchOrder()) {
+                for (long p = run.firstPage(); p < run.endPage(); p++) {
+                    reader.readPage(p, page);
+                    assertEquals(-1, page.mismatch(original.asSlice(p * 4096, 4096)));
+                }
+            }
+            // Frames follow the prefetch order, so a prefetch reads the file front to back.
+            int previousFrame = -1;
+            for (PageRun run : reader.prefetchOrder()) {
+                for (long p = run.firstPage(); p < run.endPage(); p++) {
+                    if (reader.kindOf(p) == PageKind.STORED) {
+                        assertTrue(reader.frameOf(p) >= previousFrame, "page " + p + " is stored out of prefetch order");
+                        previousFrame = reader.frameOf(p);
+                    }
+                }
+            }
+            Path back = dir.resolve("ws.mem");
+            Unpacker.unpack(reader, back, 2, null);
+            assertEquals(Files.size(raw), Files.size(back));
+        }
+    }
+}
