@@ -42,7 +42,9 @@ public final class SnapshotReader implements AutoCloseable {
     private final List<Extent> extents;
     private final long[] extentStarts;
     private final List<PageRun> prefetch;
-    /** Per frame: indices into {@link #extents} of the STORED and COPY extents whose pages it holds. */
+    /** Entries in the file's page map (the in-memory list splits them at frame boundaries). */
+    private final long storedExtents;
+    /** Per frame: indices into {@link #extents} of the STORED extents whose pages it holds. */
     private final int[][] frameExtents;
     private final ThreadLocal<Codec> codec;
     /** Per-thread buffers: decoded frames whose pages are not all wanted, and stored bytes read from the file. */
@@ -50,7 +52,8 @@ public final class SnapshotReader implements AutoCloseable {
     private final ThreadLocal<MemorySegment> storedScratch;
 
     private SnapshotReader(Path path, FileChannel channel, long fileSize, SnapshotHeader header, List<FrameInfo> frames,
-                           List<Extent> extents, List<PageRun> prefetch, int[][] frameExtents) {
+                           List<Extent> extents, List<PageRun> prefetch, int[][] frameExtents, long storedExtents) {
+        this.storedExtents = storedExtents;
         this.path = path;
         this.channel = channel;
         this.fileSize = fileSize;
@@ -137,11 +140,10 @@ public final class SnapshotReader implements AutoCloseable {
                     .formatted(frameTableAt, footerAt, footer.getInt(48), metaCrc));
         }
         List<FrameInfo> frames = parseFrames(path, header, meta, (int) frameCount, frameTableAt);
-        List<Extent> extents = parseExtents(path, header, meta, (int) (pageMapAt - frameTableAt), (int) extentCount, pageMapAt, frames.size());
-        int[][] frameExtents = checkStoredTiling(path, frames, extents);
-        checkCopies(path, extents, pageMapAt);
+        List<Extent> extents = parseExtents(path, header, meta, (int) (pageMapAt - frameTableAt), (int) extentCount, pageMapAt, frames);
+        int[][] frameExtents = frameOwners(frames, extents);
         List<PageRun> prefetch = parsePrefetch(path, header, meta, (int) (pageMapEnd - frameTableAt), (int) prefetchCount, pageMapEnd, extents);
-        return new SnapshotReader(path, channel, size, header, frames, extents, prefetch, frameExtents);
+        return new SnapshotReader(path, channel, size, header, frames, extents, prefetch, frameExtents, extentCount);
     }
 
     private static void checkSection(Path path, String field, long value, long expected, long footerAt)
@@ -206,108 +208,157 @@ public final class SnapshotReader implements AutoCloseable {
         return Collections.unmodifiableList(frames);
     }
 
+    /**
+     * Parses the page map as stored: a STORED extent's reference is a global slot (slots numbered across
+     * all frames in order), so one extent can run through many small frames. The returned list is the
+     * in-memory view, where every STORED extent lies in one frame and every COPY's source in one frame.
+     */
     private static List<Extent> parseExtents(Path path, SnapshotHeader header, ByteBuffer meta, int base, int count,
-                                             long mapAt, int frameCount) throws CorruptSnapshotException {
-        List<Extent> extents = new ArrayList<>(count);
+                                             long mapAt, List<FrameInfo> frames) throws CorruptSnapshotException {
+        long[] firstSlot = new long[frames.size() + 1];
+        for (int f = 0; f < frames.size(); f++) {
+            firstSlot[f + 1] = firstSlot[f] + frames.get(f).pageCount();
+        }
+        long totalSlots = firstSlot[frames.size()];
         long memoryPages = header.pageCount();
+        long[] first = new long[count];
+        int[] pages = new int[count];
+        PageKind[] kinds = new PageKind[count];
+        long[] refs = new long[count];
         long previousEnd = 0;
         for (int i = 0; i < count; i++) {
             int at = base + i * SnapshotFormat.EXTENT_ENTRY_SIZE;
-            String where = "page map entry %d (offset %d)".formatted(i, mapAt + (long) i * SnapshotFormat.EXTENT_ENTRY_SIZE);
-            long first = meta.getLong(at);
-            int pages = meta.getInt(at + 8);
+            String where = where(mapAt, i);
+            first[i] = meta.getLong(at);
+            pages[i] = meta.getInt(at + 8);
             int kindWire = Short.toUnsignedInt(meta.getShort(at + 12));
             int reserved = Short.toUnsignedInt(meta.getShort(at + 14));
-            long ref = meta.getLong(at + 16);
-            PageKind kind = PageKind.fromWire(kindWire);
-            if (kind == null || reserved != 0) {
+            refs[i] = meta.getLong(at + 16);
+            kinds[i] = PageKind.fromWire(kindWire);
+            if (kinds[i] == null || reserved != 0) {
                 throw new CorruptSnapshotException(path, "%s: kind is %d (reserved %d); expected 1 zero, 2 stored or 3 copy"
                         .formatted(where, kindWire, reserved));
             }
-            if (pages <= 0 || first < previousEnd || first > memoryPages || pages > memoryPages - first) {
+            if (pages[i] <= 0 || first[i] < previousEnd || first[i] > memoryPages || pages[i] > memoryPages - first[i]) {
                 throw new CorruptSnapshotException(path, "%s: pages %d..%d are unordered, overlapping or outside the memory's %d pages"
-                        .formatted(where, first, first + Integer.toUnsignedLong(pages), memoryPages));
+                        .formatted(where, first[i], first[i] + Integer.toUnsignedLong(pages[i]), memoryPages));
             }
-            Extent extent = switch (kind) {
+            long ref = refs[i];
+            switch (kinds[i]) {
                 case ZERO -> {
                     if (ref != 0) {
                         throw new CorruptSnapshotException(path, "%s: a zero extent has reference %d, expected 0".formatted(where, ref));
                     }
-                    yield Extent.zero(first, pages);
                 }
                 case STORED -> {
-                    long frame = ref >>> 32;
-                    long slot = ref & 0xffffffffL;
-                    if (frame >= frameCount) {
-                        throw new CorruptSnapshotException(path, "%s: points at frame %d but the snapshot has %d frames"
-                                .formatted(where, frame, frameCount));
+                    if (ref < 0 || ref > totalSlots - pages[i]) {
+                        throw new CorruptSnapshotException(path, "%s: slots %d..%d do not exist (the %d frames hold %d slots)"
+                                .formatted(where, ref, ref + pages[i], frames.size(), totalSlots));
                     }
-                    yield Extent.stored(first, pages, (int) frame, (int) Math.min(slot, Integer.MAX_VALUE));
                 }
                 case COPY -> {
-                    if (ref < 0 || ref > memoryPages - pages) {
+                    if (ref < 0 || ref > memoryPages - pages[i]) {
                         throw new CorruptSnapshotException(path, "%s: copies pages %d.. which lie outside the memory's %d pages"
                                 .formatted(where, ref, memoryPages));
                     }
-                    yield Extent.copy(first, pages, ref);
                 }
-                default -> throw new AssertionError(kind);
-            };
-            extents.add(extent);
-            previousEnd = first + pages;
+                default -> throw new AssertionError(kinds[i]);
+            }
+            previousEnd = first[i] + pages[i];
+        }
+        checkTiling(path, mapAt, first, pages, kinds, refs, totalSlots);
+        List<Extent> extents = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            switch (kinds[i]) {
+                case ZERO -> extents.add(Extent.zero(first[i], pages[i]));
+                case STORED -> split(first[i], pages[i], refs[i], firstSlot, (page, n, frame, slot) ->
+                        extents.add(Extent.stored(page, n, frame, slot)));
+                case COPY -> {
+                    // The source must lie in one stored extent: no chains, no zero or absent sources.
+                    int s = find(first, refs[i]);
+                    if (s < 0 || kinds[s] != PageKind.STORED || refs[i] + pages[i] > first[s] + pages[s]) {
+                        throw new CorruptSnapshotException(path, "%s: copies pages %d..%d, which are not all in one stored extent"
+                                .formatted(where(mapAt, i), refs[i], refs[i] + pages[i]));
+                    }
+                    long sourceSlot = refs[s] + (refs[i] - first[s]);
+                    long target = first[i];
+                    long source = refs[i];
+                    split(target, pages[i], sourceSlot, firstSlot, (page, n, frame, slot) ->
+                            extents.add(Extent.copy(page, n, source + (page - target))));
+                }
+                default -> throw new AssertionError(kinds[i]);
+            }
         }
         return Collections.unmodifiableList(extents);
     }
 
-    /** Every frame's slots must be covered exactly once by STORED extents, so every decoded byte has one owner. */
-    private static int[][] checkStoredTiling(Path path, List<FrameInfo> frames, List<Extent> extents)
-            throws CorruptSnapshotException {
-        List<List<Integer>> byFrame = new ArrayList<>(frames.size());
-        for (int f = 0; f < frames.size(); f++) {
-            byFrame.add(new ArrayList<>(1));
-        }
-        for (int i = 0; i < extents.size(); i++) {
-            if (extents.get(i).kind() == PageKind.STORED) {
-                byFrame.get(extents.get(i).frame()).add(i);
-            }
-        }
-        int[][] result = new int[frames.size()][];
-        for (int f = 0; f < frames.size(); f++) {
-            List<Integer> list = byFrame.get(f);
-            list.sort((a, b) -> Integer.compare(extents.get(a).slot(), extents.get(b).slot()));
-            long next = 0;
-            for (int i : list) {
-                Extent e = extents.get(i);
-                if (e.slot() != next) {
-                    throw new CorruptSnapshotException(path, "frame %d: slot %d is %s by the page map".formatted(f, next,
-                            e.slot() < next ? "claimed twice" : "not claimed"));
-                }
-                next += e.pageCount();
-            }
-            if (next != frames.get(f).pageCount()) {
-                throw new CorruptSnapshotException(path, "frame %d holds %d pages but the page map places %d in it"
-                        .formatted(f, frames.get(f).pageCount(), next));
-            }
-            result[f] = list.stream().mapToInt(Integer::intValue).toArray();
-        }
-        return result;
+    private static String where(long mapAt, int i) {
+        return "page map entry %d (offset %d)".formatted(i, mapAt + (long) i * SnapshotFormat.EXTENT_ENTRY_SIZE);
     }
 
-    /** A COPY's source must lie inside one STORED extent: no chains, no zero or absent sources. */
-    private static void checkCopies(Path path, List<Extent> extents, long mapAt) throws CorruptSnapshotException {
-        long[] starts = extents.stream().mapToLong(Extent::firstPage).toArray();
-        for (int i = 0; i < extents.size(); i++) {
-            Extent e = extents.get(i);
-            if (e.kind() != PageKind.COPY) {
-                continue;
+    private interface Piece {
+        void accept(long page, int count, int frame, int slot);
+    }
+
+    /** Splits pages {@code page..+count} stored from global slot {@code slot} at frame boundaries. */
+    private static void split(long page, int count, long slot, long[] firstSlot, Piece piece) {
+        int frame = find(firstSlot, slot);
+        while (count > 0) {
+            while (firstSlot[frame + 1] <= slot) {
+                frame++; // skip to the frame holding this slot
             }
-            int s = find(starts, e.source());
-            Extent src = s < 0 ? null : extents.get(s);
-            if (src == null || src.kind() != PageKind.STORED || e.source() + e.pageCount() > src.endPage()) {
-                throw new CorruptSnapshotException(path, "page map entry %d (offset %d): copies pages %d..%d, which are not all in one stored extent"
-                        .formatted(i, mapAt + (long) i * SnapshotFormat.EXTENT_ENTRY_SIZE, e.source(), e.source() + e.pageCount()));
+            int n = (int) Math.min(count, firstSlot[frame + 1] - slot);
+            piece.accept(page, n, frame, (int) (slot - firstSlot[frame]));
+            page += n;
+            slot += n;
+            count -= n;
+        }
+    }
+
+    /** The STORED extents' slot ranges must cover every slot of every frame exactly once. */
+    private static void checkTiling(Path path, long mapAt, long[] first, int[] pages, PageKind[] kinds, long[] refs,
+                                    long totalSlots) throws CorruptSnapshotException {
+        List<Integer> stored = new ArrayList<>();
+        for (int i = 0; i < kinds.length; i++) {
+            if (kinds[i] == PageKind.STORED) {
+                stored.add(i);
             }
         }
+        stored.sort((a, b) -> Long.compare(refs[a], refs[b]));
+        long next = 0;
+        for (int i : stored) {
+            if (refs[i] != next) {
+                throw new CorruptSnapshotException(path, "%s: slot %d is %s by the page map".formatted(where(mapAt, i), next,
+                        refs[i] < next ? "claimed twice" : "not claimed"));
+            }
+            next += pages[i];
+        }
+        if (next != totalSlots) {
+            throw new CorruptSnapshotException(path, "the frames hold %d slots but the page map places %d pages in them"
+                    .formatted(totalSlots, next));
+        }
+    }
+
+    /** Per frame, the in-memory STORED extents that own its slots. */
+    private static int[][] frameOwners(List<FrameInfo> frames, List<Extent> extents) {
+        int[] counts = new int[frames.size()];
+        for (Extent e : extents) {
+            if (e.kind() == PageKind.STORED) {
+                counts[e.frame()]++;
+            }
+        }
+        int[][] owners = new int[frames.size()][];
+        for (int f = 0; f < owners.length; f++) {
+            owners[f] = new int[counts[f]];
+            counts[f] = 0;
+        }
+        for (int i = 0; i < extents.size(); i++) {
+            Extent e = extents.get(i);
+            if (e.kind() == PageKind.STORED) {
+                owners[e.frame()][counts[e.frame()]++] = i;
+            }
+        }
+        return owners;
     }
 
     private static List<PageRun> parsePrefetch(Path path, SnapshotHeader header, ByteBuffer meta, int base, int count,
@@ -374,6 +425,10 @@ public final class SnapshotReader implements AutoCloseable {
         return frames;
     }
 
+    /**
+     * The page map, split so that each STORED extent lies in one frame (page {@code firstPage + i} is
+     * slot {@code slot + i} of {@code frame}) and each COPY's source lies in one frame.
+     */
     public List<Extent> extents() {
         return extents;
     }
@@ -517,11 +572,13 @@ public final class SnapshotReader implements AutoCloseable {
         List<int[]> batches = batches(workers);
         long batchBuffer = batches.stream().mapToLong(b -> storedBytes(b[0], b[1])).max().orElse(1);
         ThreadLocal<MemorySegment> readBuffer = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, batchBuffer), 4096));
-        ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform().daemon().name("sabre-restore-", 0).factory());
+        // One worker runs on the calling thread: no pool to start for a small or single-threaded restore.
+        ExecutorService pool = workers == 1 ? null
+                : Executors.newFixedThreadPool(workers, Thread.ofPlatform().daemon().name("sabre-restore-", 0).factory());
         try {
             List<Future<?>> futures = new ArrayList<>(batches.size());
             for (int[] batch : batches) {
-                futures.add(pool.submit(() -> {
+                futures.add(submit(pool, () -> {
                     if (failed.get()) {
                         return null; // another batch failed: the restore is over
                     }
@@ -556,8 +613,20 @@ public final class SnapshotReader implements AutoCloseable {
                 }
             }
         } finally {
-            shutdownAndWait(pool);
+            if (pool != null) {
+                shutdownAndWait(pool);
+            }
         }
+    }
+
+    /** Runs {@code task} on {@code pool}, or right here when there is no pool. */
+    private static Future<?> submit(ExecutorService pool, java.util.concurrent.Callable<Object> task) {
+        if (pool != null) {
+            return pool.submit(task);
+        }
+        java.util.concurrent.FutureTask<Object> future = new java.util.concurrent.FutureTask<>(task);
+        future.run();
+        return future;
     }
 
     /** Decodes one checked frame and hands its pages (and pages that copy them) to the sink. */
@@ -718,7 +787,7 @@ public final class SnapshotReader implements AutoCloseable {
         long prefetchPages = prefetch.stream().mapToLong(PageRun::pageCount).sum();
         long memoryPages = header.pageCount();
         return new SnapshotStats(memoryPages, memoryPages - zero - stored - copy, zero, stored, copy, frames.size(),
-                compressed, frames.size() - compressed, storedBytes, rawFrameBytes(), fileSize, prefetchPages, extents.size());
+                compressed, frames.size() - compressed, storedBytes, rawFrameBytes(), fileSize, prefetchPages, storedExtents);
     }
 
     @Override
