@@ -16,7 +16,8 @@ public final class Charts {
     }
 
     /**
-     * Writes a grouped bar chart: one group per category on the x axis, one bar per series.
+     * Writes a grouped bar chart: one group per category on the x axis, one bar per series. On a
+     * logarithmic axis bars have no base, so each series is drawn as a line with markers instead.
      *
      * @param series name to values, one value per category (NaN for "no bar")
      */
@@ -27,6 +28,9 @@ public final class Charts {
                 .xAxisTitle(xTitle).yAxisTitle(yTitle).build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setYAxisLogarithmic(logY);
+        if (logY) {
+            chart.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle.Line);
+        }
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setPlotGridVerticalLinesVisible(false);
         chart.getStyler().setAvailableSpaceFill(0.8);

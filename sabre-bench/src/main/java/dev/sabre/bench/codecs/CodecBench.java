@@ -90,6 +90,18 @@ public final class CodecBench {
                     + "ratio_memory,compress_mbps_1t,compress_mbps_nt,decompress_mbps_1t,decompress_mbps_nt,page_p50_us,page_p99_us,threads";
         }
 
+        /** Parses a line written by {@link #csv}. */
+        public static Row parse(String line) {
+            String[] f = line.split(",");
+            if (f.length != 17) {
+                throw new IllegalArgumentException("not a codec bench CSV row (17 columns expected): " + line);
+            }
+            return new Row(f[0], f[1], f[2], f[3], Long.parseLong(f[4]), Long.parseLong(f[5]), Long.parseLong(f[6]),
+                    Long.parseLong(f[7]), Double.parseDouble(f[8]), Double.parseDouble(f[9]), Double.parseDouble(f[10]),
+                    Double.parseDouble(f[11]), Double.parseDouble(f[12]), Double.parseDouble(f[13]), Double.parseDouble(f[14]),
+                    Double.parseDouble(f[15]), Integer.parseInt(f[16]));
+        }
+
         public String csv() {
             return String.format(Locale.ROOT, "%s,%s,%s,%s,%d,%d,%d,%d,%.3f,%.3f,%.1f,%.1f,%.1f,%.1f,%.2f,%.2f,%d",
                     dataset, codec, backend.replace(',', ' '), granularity, chunks, memoryBytes, nonZeroBytes, compressedBytes,

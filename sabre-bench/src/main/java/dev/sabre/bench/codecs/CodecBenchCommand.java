@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
         description = {"Characterize codecs on real guest memory: ratio, compress/decompress throughput on 1 and all threads,",
                 "and per-page decode latency, for each codec, level and granularity (figures 2-5 of the paper, software codecs)."})
 public final class CodecBenchCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "DATASET", arity = "1..*",
+    @Parameters(paramLabel = "DATASET", arity = "0..*",
             description = "A dataset name from shared/datasets (e.g. python-json-512m) or a raw memory file.")
     List<String> datasets;
 
@@ -47,6 +47,9 @@ public final class CodecBenchCommand implements Callable<Integer> {
     @Option(names = "--plots", paramLabel = "DIR", description = "Write PNG plots here (default: beside --csv, else bench-out/).")
     Path plots;
 
+    @Option(names = "--from-csv", paramLabel = "FILE", description = "Measure nothing: print and plot the rows of an earlier --csv.")
+    Path fromCsv;
+
     @Override
     public Integer call() throws IOException {
         CodecBench.Config defaults = CodecBench.Config.defaults();
@@ -57,14 +60,19 @@ public final class CodecBenchCommand implements Callable<Integer> {
         PrintStream err = System.err;
         Progress progress = (phase, done, total) -> err.printf("[%d/%d] %s%n", Math.min(done + 1, total), total, phase);
         List<CodecBench.Row> rows = new ArrayList<>();
-        for (String dataset : datasets) {
+        if (fromCsv != null) {
+            Files.readAllLines(fromCsv).stream().skip(1).filter(l -> !l.isBlank()).map(CodecBench.Row::parse).forEach(rows::add);
+        } else if (datasets == null || datasets.isEmpty()) {
+            throw new IllegalArgumentException("name at least one DATASET (e.g. python-json-512m), or --from-csv FILE");
+        }
+        for (String dataset : fromCsv != null || datasets == null ? List.<String>of() : datasets) {
             Path file = Files.isRegularFile(Path.of(dataset)) ? Path.of(dataset) : Datasets.memoryFile(dataset);
             String name = Files.isRegularFile(Path.of(dataset)) ? file.getFileName().toString() : dataset;
             err.printf("%s: %s%n", name, file);
             rows.addAll(new CodecBench(config, progress).run(name, file));
         }
         print(rows, System.out);
-        if (csv != null) {
+        if (csv != null && fromCsv == null) {
             Path parent = csv.toAbsolutePath().getParent();
             Files.createDirectories(parent);
             List<String> lines = new ArrayList<>();
