@@ -1,0 +1,205 @@
+package dev.sabre.firecracker;
+
+import dev.sabre.vmm.Vm;
+import dev.sabre.vmm.VmSpec;
+import dev.sabre.vmm.grpc.GreeterClient;
+import dev.sabre.vmm.image.Cache;
+import dev.sabre.vmm.image.Commands;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One Firecracker process and what belongs to it: its work directory (API socket, console and log
+ * output, vsock socket), its API client, its TAP device, its jail, and the snapshot its memory is
+ * relative to (what a Diff snapshot of it must be merged onto). The {@link Reaper} kills every live VM
+ * at JVM exit.
+ */
+public final class FirecrackerVm implements Vm {
+    final VmSpec spec;
+    final String id;
+    final Path workDir;
+    final Process process;
+    final ApiClient api;
+    final TapDevice tap;
+    final Path jailRoot;
+    final InetSocketAddress endpoint;
+    final boolean vsock;
+    /** The snapshot directory whose memory the guest memory is relative to, or null (booted: zeros). */
+    Path base;
+    boolean paused;
+    private GreeterClient client;
+    private boolean closed;
+
+    FirecrackerVm(VmSpec spec, String id, Path workDir, Process process, ApiClient api, TapDevice tap, Path jailRoot,
+                  InetSocketAddress endpoint, boolean vsock) {
+        this.spec = spec;
+        this.id = id;
+        this.workDir = workDir;
+        this.process = process;
+        this.api = api;
+        this.tap = tap;
+        this.jailRoot = jailRoot;
+        this.endpoint = endpoint;
+        this.vsock = vsock;
+        Reaper.register(this, this::kill);
+    }
+
+    @Override
+    public VmSpec spec() {
+        return spec;
+    }
+
+    /** The function's gRPC port (on {@link #endpoint()}, which is not 127.0.0.1 when the guest sits behind a TAP). */
+    @Override
+    public int hostPort() {
+        return endpoint.getPort();
+    }
+
+    /** Where the function's gRPC server answers. */
+    public InetSocketAddress endpoint() {
+        return endpoint;
+    }
+
+    /** Firecracker's standard output: the guest's serial console and Firecracker's own log lines. */
+    @Override
+    public Path serialLog() {
+        return workDir.resolve("firecracker.log");
+    }
+
+    @Override
+    public Path workDir() {
+        return workDir;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** The API socket as the host sees it. */
+    public Path apiSocket() {
+        return api.socket();
+    }
+
+    /** The API, for requests the driver does not wrap. */
+    public ApiClient api() {
+        return api;
+    }
+
+    /** The TAP device, or null without networking. */
+    public TapDevice tap() {
+        return tap;
+    }
+
+    @Override
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    synchronized GreeterClient client() {
+        if (client == null) {
+            client = new GreeterClient(endpoint.getHostString(), endpoint.getPort());
+        }
+        return client;
+    }
+
+    /** For error messages: how Firecracker ended and the tail of its output. */
+    String diagnostics() {
+        StringBuilder b = new StringBuilder();
+        if (!process.isAlive()) {
+            b.append("firecracker exited with status ").append(process.exitValue()).append('\n');
+        }
+        b.append("--- firecracker output (console and log), last lines ---\n").append(Commands.tail(serialLog(), 25).strip());
+        return b.toString();
+    }
+
+    /** Stops Firecracker (SIGTERM, SIGKILL after a short grace), removes its TAP, jail and work directory. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (client != null) {
+                client.close();
+            }
+            api.close();
+            stopProcess();
+        } finally {
+            if (process.isAlive()) {
+                process.destroyForcibly();
+            }
+            Reaper.forget(this);
+            if (tap != null) {
+                tap.close();
+            }
+            if (jailRoot != null) {
+                Cache.deleteTree(jailRoot.getParent());
+            }
+            if (!Boolean.getBoolean("sabre.keepVmDirs")) {
+                Cache.deleteTree(workDir);
+            }
+        }
+    }
+
+    private void stopProcess() {
+        try {
+            process.destroy();
+            if (!process.waitFor(2, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(2, TimeUnit.SECONDS);
+            if (tap != null) {
+                tap.close();
+            }
+            Cache.deleteTree(workDir);
+        } catch (InterruptedException | RuntimeException ignored) {
+            // exiting anyway
+        }
+    }
+
+    /** A path Firecracker can open: the host path itself, or inside a jail a hard link in its root. */
+    String visible(Path host) {
+        Path absolute = host.toAbsolutePath();
+        if (jailRoot == null) {
+            return absolute.toString();
+        }
+        try {
+            Path link = jailRoot.resolve(absolute.getFileName().toString());
+            Files.deleteIfExists(link);
+            Files.createLink(link, absolute);
+            return "/" + link.getFileName();
+        } catch (IOException e) {
+            throw new dev.sabre.vmm.VmmException("cannot link " + host + " into the jail " + jailRoot
+                    + " (it must be on the same file system): " + e.getMessage(), e);
+        }
+    }
+
+    /** Where a file Firecracker writes at {@code name} (a bare file name) appears on the host. */
+    Path written(Path hostTarget) {
+        return jailRoot == null ? hostTarget.toAbsolutePath() : jailRoot.resolve(hostTarget.getFileName().toString());
+    }
+
+    @Override
+    public String toString() {
+        return "firecracker VM " + spec.function() + " (id " + id + ", pid " + process.pid() + ")";
+    }
+}

@@ -1,0 +1,214 @@
+package dev.sabre.firecracker;
+
+import dev.sabre.format.PackOptions;
+import dev.sabre.format.SnapshotReader;
+import dev.sabre.vmm.ColdStart;
+import dev.sabre.vmm.Invocation;
+import dev.sabre.vmm.RestoreMode;
+import dev.sabre.vmm.Restored;
+import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.Vm;
+import dev.sabre.vmm.VmSpec;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.io.PrintStream;
+import dev.sabre.handler.HandlerConfig;
+import dev.sabre.handler.PageFaultHandler;
+import dev.sabre.handler.SessionReport;
+import dev.sabre.handler.Strategy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The driver's whole life cycle against one Firecracker: boot, invoke, pause and resume, Full and
+ * Diff snapshots, Diff rebase, and restores with the File backend and with the Uffd backend served by
+ * a page-fault handler (from the raw memory file and from a .sabre file). Subclasses supply the
+ * Firecracker (the stand-in, or the real binary where it can run).
+ */
+abstract class FirecrackerDriverContract {
+    @TempDir
+    Path tmp;
+
+    abstract FirecrackerDriver driver();
+
+    abstract VmSpec spec();
+
+    /** Output of the VM, to check what the guest saw (the stand-in logs its checks there). */
+    void assertGuestSawSnapshot(Vm vm) throws IOException {
+    }
+
+    private Snapshot bootAndSnapshot(Path dir) {
+        Vm vm = driver().boot(spec());
+        try {
+            driver().invoke(vm, "boot");
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+        return driver().snapshot(vm, dir); // closes the VM
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void bootsInvokesPausesAndResumes() {
+        try (Vm vm = driver().boot(spec())) {
+            assertTrue(vm.isAlive());
+            Invocation first = driver().invoke(vm, "world");
+            assertFalse(first.reply().isEmpty());
+            driver().pause(vm);
+            driver().resume(vm);
+            assertNotNull(driver().invoke(vm, "again").reply());
+        }
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void fullSnapshotRestoresWithTheFileBackend() throws IOException {
+        Snapshot snapshot = bootAndSnapshot(tmp.resolve("full"));
+        assertEquals(spec().memoryBytes(), Files.size(snapshot.memoryFile()));
+        ColdStart cold = ColdStart.measure(driver(), spec(), Snapshot.load(tmp.resolve("full")), RestoreMode.file(), "cold");
+        assertFalse(cold.reply().isEmpty());
+        assertTrue(cold.restoreMicros() > 0);
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void fullSnapshotRestoresThroughAPageFaultHandler() throws Exception {
+        Snapshot snapshot = bootAndSnapshot(tmp.resolve("full"));
+        try (TestUffdHandler handler = new TestUffdHandler(tmp.resolve("uffd.sock"), TestUffdHandler.raw(snapshot.memoryFile()))) {
+            Restored restored = driver().restore(spec(), snapshot, RestoreMode.uffd(handler.socket()));
+            try (Vm vm = restored.vm()) {
+                assertGuestSawSnapshot(vm);
+                // Two invocations: the second frees pages like a balloon, which must then read as zeros.
+                driver().invoke(vm, "one");
+                driver().invoke(vm, "two");
+                assertTrue(vm.isAlive());
+            }
+            assertNull(handler.failure(), () -> "handler failed: " + handler.failure());
+            assertTrue(handler.faultsServed() > 0);
+            assertTrue(handler.handshake().contains("\"page_size_kib\":4096"), handler.handshake());
+        }
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void diffSnapshotRebasedOntoItsBaseRestoresBothWays() throws Exception {
+        Vm vm = driver().boot(spec());
+        Snapshot full;
+        Snapshot diff;
+        try (vm) {
+            driver().invoke(vm, "before");
+            full = driver().snapshot(vm, tmp.resolve("full"), SnapshotKind.FULL);
+            driver().resume(vm);
+            driver().invoke(vm, "between");
+            diff = driver().snapshot(vm, tmp.resolve("diff"), SnapshotKind.DIFF);
+        }
+        assertEquals(SnapshotKind.DIFF, SnapshotInfo.load(tmp.resolve("diff")).kind());
+        assertEquals(tmp.resolve("full").toAbsolutePath(), SnapshotInfo.load(tmp.resolve("diff")).base());
+        long diffData = dev.sabre.linux.SparseFile.dataExtents(diff.memoryFile()).stream().mapToLong(e -> e.length()).sum();
+        assertTrue(diffData < diff.memoryBytes() / 4, "a Diff holds only dirty pages, not " + diffData + " bytes");
+
+        Snapshot merged = DiffRebase.rebase(diff, tmp.resolve("merged"));
+        ColdStart cold = ColdStart.measure(driver(), spec(), merged, RestoreMode.file(), "file");
+        assertFalse(cold.reply().isEmpty());
+        try (TestUffdHandler handler = new TestUffdHandler(tmp.resolve("uffd.sock"), TestUffdHandler.raw(merged.memoryFile()))) {
+            Restored restored = driver().restore(spec(), merged, RestoreMode.uffd(handler.socket()));
+            try (Vm back = restored.vm()) {
+                assertGuestSawSnapshot(back);
+                assertFalse(driver().invoke(back, "uffd").reply().isEmpty());
+            }
+            assertNull(handler.failure(), () -> "handler failed: " + handler.failure());
+        }
+        assertFalse(full.memoryFile().equals(merged.memoryFile()));
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void packedSnapshotIsServedFromTheSabreFile() throws Exception {
+        Snapshot snapshot = bootAndSnapshot(tmp.resolve("full"));
+        Path sabre = SnapshotPacking.pack(snapshot, PackOptions.defaults().withThreads(2), null);
+        try (SnapshotReader reader = SnapshotReader.open(sabre)) {
+            assertEquals(spec().memoryBytes(), reader.header().memorySize());
+        }
+        try (TestUffdHandler handler = new TestUffdHandler(tmp.resolve("uffd.sock"), TestUffdHandler.sabre(sabre))) {
+            Restored restored = driver().restore(spec(), snapshot, RestoreMode.uffd(handler.socket()));
+            try (Vm vm = restored.vm()) {
+                assertGuestSawSnapshot(vm);
+                assertFalse(driver().invoke(vm, "sabre").reply().isEmpty());
+            }
+            assertNull(handler.failure(), () -> "handler failed: " + handler.failure());
+        }
+    }
+
+    /**
+     * Every snapshot type of the original, restored through the strategy it maps to, in the order a user
+     * runs them (REAPRecord writes the working set REAPReplay replays), plus lazy and eager; the
+     * stand-in's guest checks its memory after each restore.
+     */
+    @Test
+    @Timeout(value = 15, unit = TimeUnit.MINUTES)
+    void everyOriginalSnapshotTypeRestoresThroughItsStrategy() throws Exception {
+        Snapshot full = bootAndSnapshot(tmp.resolve("full"));
+        SnapshotPacking.pack(full, PackOptions.defaults().withThreads(2), null);
+        Vm booted = driver().boot(spec());
+        Snapshot diff;
+        try (booted) {
+            driver().invoke(booted, "diff");
+            diff = driver().snapshot(booted, tmp.resolve("diff"), SnapshotKind.DIFF); // since boot: whole
+        }
+        SnapshotPacking.pack(diff, PackOptions.defaults().withThreads(2), null);
+        for (OriginalSnapshotType type : OriginalSnapshotType.values()) {
+            Snapshot snapshot = type.kind() == SnapshotKind.DIFF ? diff : full;
+            restoreAndCheck(type.originalName(), snapshot, type.handler(snapshot, tmp.resolve("handler.sock")));
+            if (type.strategy() == Strategy.REAP_RECORD) {
+                Path ws = type.handler(snapshot, tmp.resolve("handler.sock")).workingSet();
+                assertTrue(Files.size(ws) > 0, "REAP recording should have written " + ws);
+            }
+        }
+        for (Strategy strategy : List.of(Strategy.LAZY, Strategy.EAGER)) {
+            restoreAndCheck(strategy.label(), full, HandlerConfig.of(tmp.resolve("handler.sock"), full.memoryFile(), strategy));
+        }
+    }
+
+    private void restoreAndCheck(String what, Snapshot snapshot, HandlerConfig config) throws Exception {
+        if (config == null) {
+            try (Vm vm = driver().restore(spec(), snapshot, RestoreMode.file()).vm()) {
+                assertGuestSawSnapshot(vm);
+                assertFalse(driver().invoke(vm, what).reply().isEmpty());
+            }
+            return;
+        }
+        Path log = tmp.resolve("handler-" + what + ".log");
+        PageFaultHandler handler;
+        try (PrintStream out = new PrintStream(Files.newOutputStream(log), true)) {
+            handler = PageFaultHandler.start(config.withLog(out));
+            try (Vm vm = driver().restore(spec(), snapshot, RestoreMode.uffd(config.socket())).vm()) {
+                assertGuestSawSnapshot(vm);
+                assertFalse(driver().invoke(vm, what + " 1").reply().isEmpty());
+                assertFalse(driver().invoke(vm, what + " 2").reply().isEmpty()); // frees pages like a balloon
+                assertTrue(vm.isAlive(), what + ": the VM died");
+            } catch (AssertionError | RuntimeException e) {
+                throw new AssertionError(what + ": " + e.getMessage() + "\n--- handler log ---\n" + Files.readString(log), e);
+            } finally {
+                handler.close(); // ends the session once the VMM is gone; writes a recorded working set
+            }
+        }
+        List<SessionReport> reports = handler.reports();
+        assertEquals(1, reports.size(), what + ": " + Files.readString(log));
+        SessionReport report = reports.getFirst();
+        System.out.println(what + ": " + report.toLine());
+        assertTrue(report.outcome().startsWith("VMM exited"), what + ": " + report.toLine());
+        assertTrue(report.faults() > 0 || report.bytesInstalled() > 0, what + ": " + report.toLine());
+    }
+}
