@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 VerifyCommand.class,
                 BenchCommand.class,
                 DemoCommand.class,
+                dev.sabre.cli.handler.HandlerCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec

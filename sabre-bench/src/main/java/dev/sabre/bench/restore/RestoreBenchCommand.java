@@ -132,6 +132,9 @@ public final class RestoreBenchCommand implements Callable<Integer> {
         best(ws, "warm").ifPresent(r -> out.printf(Locale.ROOT,
                 "  warm:  best Sabre restore (%s %s) %.1f ms vs UFFDIO_COPY floor %.1f ms: %.2fx the floor (target <= 1.5x)%n",
                 r.layout(), r.codec(), r.restoreUs() / 1000.0, r.baselineUs() / 1000.0, 1 / r.ratio()));
+        ws.stream().filter(r -> r.layout().equals("passthrough") && r.cache().equals("warm")).findFirst().ifPresent(r -> out.printf(
+                Locale.ROOT, "         Sabre restore of raw frames (passthrough) %.1f ms: %.2fx the floor%n",
+                r.restoreUs() / 1000.0, 1 / r.ratio()));
         lazy.forEach((framePages, l) -> {
             if (l.report() != null) {
                 out.printf(Locale.ROOT, "  lazy:  fault service on a zstd snapshot with %d KiB frames: p50 %.1f us, p99 %.1f us, max %.1f us over %d faults (target p99 < 50 us)%n",

@@ -1,0 +1,76 @@
+package dev.sabre.handler;
+
+import dev.sabre.codec.CodecId;
+import dev.sabre.restore.RestoreOptions;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Everything a {@link PageFaultHandler} needs to know.
+ *
+ * @param socket           where VMMs connect (created with mode 0600)
+ * @param memory           the guest memory: a raw memory file or a .sabre snapshot
+ * @param strategy         how to serve it
+ * @param workingSet       reap / reap-compressed: the working-set .sabre to prefetch; reap-record: where to
+ *                         write it (VMM n > 1 writes {@code NAME.n.sabre}); else unused
+ * @param wsCodec          codec of a recorded working set ({@link CodecId#NONE}: raw, as REAPRecord)
+ * @param wsLevel          its compression level
+ * @param control          optional control socket for RECORD / STOP_RECORD / STATS; null for none
+ * @param restore          threads, O_DIRECT and chunk size of prefetches and eager restores
+ * @param verify           check every frame's checksum at start, before serving anything
+ * @param killUnservable   SIGKILL a VMM (pid from SO_PEERCRED) that cannot be served instead of leaving it
+ *                         hung; never applied to this process itself
+ * @param handshakeTimeout how long a connected VMM may take to send its handshake
+ * @param log              where one-line events go
+ */
+public record HandlerConfig(Path socket, Path memory, Strategy strategy, Path workingSet, CodecId wsCodec,
+                            int wsLevel, Path control, RestoreOptions restore, boolean verify,
+                            boolean killUnservable, Duration handshakeTimeout, PrintStream log) {
+
+    /** Defaults: no working set, no control socket, default restore options, kill unservable VMMs, log to stderr. */
+    public static HandlerConfig of(Path socket, Path memory, Strategy strategy) {
+        return new HandlerConfig(socket, memory, strategy, null, CodecId.NONE, 0, null, RestoreOptions.defaults(),
+                false, true, Duration.ofSeconds(10), System.err);
+    }
+
+    public HandlerConfig withWorkingSet(Path workingSet) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                killUnservable, handshakeTimeout, log);
+    }
+
+    public HandlerConfig withWorkingSetCodec(CodecId codec, int level) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, codec, level, control, restore, verify,
+                killUnservable, handshakeTimeout, log);
+    }
+
+    public HandlerConfig withControl(Path control) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                killUnservable, handshakeTimeout, log);
+    }
+
+    public HandlerConfig withRestore(RestoreOptions restore) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                killUnservable, handshakeTimeout, log);
+    }
+
+    public HandlerConfig withVerify(boolean verify) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                killUnservable, handshakeTimeout, log);
+    }
+
+    public HandlerConfig withKillUnservable(boolean kill) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                kill, handshakeTimeout, log);
+    }
+
+    public HandlerConfig withHandshakeTimeout(Duration timeout) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                killUnservable, timeout, log);
+    }
+
+    public HandlerConfig withLog(PrintStream log) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                killUnservable, handshakeTimeout, log);
+    }
+}

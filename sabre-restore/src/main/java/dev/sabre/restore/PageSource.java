@@ -1,0 +1,47 @@
+package dev.sabre.restore;
+
+import dev.sabre.format.SnapshotFormat;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+
+/**
+ * Guest memory served one page at a time, for page faults: from a raw memory file ({@link RawMemoryPages})
+ * or a .sabre snapshot ({@link SnapshotPages}), which decodes only the frame holding the page.
+ * Thread-safe.
+ */
+public interface PageSource extends AutoCloseable {
+
+    int pageSize();
+
+    /** Size of the guest memory this source describes, in bytes. */
+    long memorySize();
+
+    /** Installs page {@code page} (index into the memory file) through {@code installer}; returns bytes installed. */
+    long serve(long page, Installer installer) throws IOException;
+
+    /** Bytes read from storage so far. */
+    long bytesRead();
+
+    @Override
+    void close() throws IOException;
+
+    /** Opens {@code file} as a .sabre snapshot if it starts with the snapshot magic, else as a raw memory file. */
+    static PageSource open(Path file) throws IOException {
+        return isSnapshot(file) ? SnapshotPages.open(file, null) : RawMemoryPages.open(file);
+    }
+
+    /** Whether {@code file} starts with the .sabre magic (the reader then validates the rest). */
+    static boolean isSnapshot(Path file) throws IOException {
+        try (StorageFile storage = StorageFile.open(file, false); Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(StorageFile.bufferSizeFor(8), 4096);
+            try {
+                return storage.read(0, 8, buffer).get(ValueLayout.JAVA_LONG_UNALIGNED, 0) == SnapshotFormat.MAGIC;
+            } catch (java.io.EOFException e) {
+                return false;
+            }
+        }
+    }
+}

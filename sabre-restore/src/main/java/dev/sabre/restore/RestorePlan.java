@@ -1,0 +1,142 @@
+package dev.sabre.restore;
+
+import dev.sabre.format.Extent;
+import dev.sabre.format.FrameInfo;
+import dev.sabre.format.SnapshotReader;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * What a restore does, worked out from the snapshot's metadata before any data is read: consecutive
+ * frames grouped into chunks read with one pread each, and for every chunk the guest runs to install from
+ * its decoded bytes, merged so that pages contiguous both in the guest and in the buffer go in with one
+ * UFFDIO_COPY. Zero extents become runs of their own, installed after the data.
+ */
+public final class RestorePlan {
+
+    /** {@code pages} guest pages from {@code firstPage} come from bytes {@code rawOffset ..} of the chunk's decoded buffer. */
+    public record Run(long firstPage, long rawOffset, int pages) {}
+
+    /** Frames {@code firstFrame ..< firstFrame + frameCount}, stored contiguously at {@code fileOffset}. */
+    public record Chunk(int firstFrame, int frameCount, long fileOffset, long storedBytes, long rawBytes,
+                        List<Run> runs) {}
+
+    private final List<Chunk> chunks;
+    private final List<Run> zeroRuns;
+    private final int[] chunkOfFrame;
+    private final long maxStored;
+    private final long maxRaw;
+
+    private RestorePlan(List<Chunk> chunks, List<Run> zeroRuns, int[] chunkOfFrame) {
+        this.chunks = chunks;
+        this.zeroRuns = zeroRuns;
+        this.chunkOfFrame = chunkOfFrame;
+        this.maxStored = chunks.stream().mapToLong(Chunk::storedBytes).max().orElse(0);
+        this.maxRaw = chunks.stream().mapToLong(Chunk::rawBytes).max().orElse(0);
+    }
+
+    /** Plans restoring every present page of {@code reader}, frames in file order. */
+    public static RestorePlan of(SnapshotReader reader, long chunkBytes) {
+        List<FrameInfo> frames = reader.frames();
+        long pageSize = reader.header().pageSize();
+        int[] chunkOfFrame = new int[frames.size()];
+        long[] rawStart = new long[frames.size()];
+        List<int[]> bounds = new ArrayList<>();
+        int first = 0;
+        long stored = 0, raw = 0;
+        for (int f = 0; f < frames.size(); f++) {
+            FrameInfo frame = frames.get(f);
+            if (f > first && stored + frame.storedLength() > chunkBytes) {
+                bounds.add(new int[] {first, f});
+                first = f;
+                stored = 0;
+                raw = 0;
+            }
+            chunkOfFrame[f] = bounds.size();
+            rawStart[f] = raw;
+            stored += frame.storedLength();
+            raw += frame.pageCount() * pageSize;
+        }
+        if (first < frames.size()) {
+            bounds.add(new int[] {first, frames.size()});
+        }
+        List<List<Run>> runsByChunk = new ArrayList<>();
+        for (int i = 0; i < bounds.size(); i++) {
+            runsByChunk.add(new ArrayList<>());
+        }
+        List<Run> zeros = new ArrayList<>();
+        for (Extent e : reader.extents()) {
+            switch (e.kind()) {
+                case STORED -> runsByChunk.get(chunkOfFrame[e.frame()])
+                        .add(new Run(e.firstPage(), rawStart[e.frame()] + e.slot() * pageSize, e.pageCount()));
+                case COPY -> {
+                    Extent src = reader.extentOf(e.source());
+                    long slot = src.slot() + (e.source() - src.firstPage());
+                    runsByChunk.get(chunkOfFrame[src.frame()])
+                            .add(new Run(e.firstPage(), rawStart[src.frame()] + slot * pageSize, e.pageCount()));
+                }
+                case ZERO -> zeros.add(new Run(e.firstPage(), 0, e.pageCount()));
+                default -> { }
+            }
+        }
+        List<Chunk> chunks = new ArrayList<>(bounds.size());
+        for (int c = 0; c < bounds.size(); c++) {
+            int from = bounds.get(c)[0], to = bounds.get(c)[1];
+            long s = 0, r = 0;
+            for (int f = from; f < to; f++) {
+                s += frames.get(f).storedLength();
+                r += frames.get(f).pageCount() * pageSize;
+            }
+            chunks.add(new Chunk(from, to - from, frames.get(from).offset(), s, r, merge(runsByChunk.get(c), pageSize)));
+        }
+        return new RestorePlan(List.copyOf(chunks), merge(zeros, pageSize), chunkOfFrame);
+    }
+
+    /** Sorts by buffer position and joins runs contiguous both in the guest and in the buffer. */
+    private static List<Run> merge(List<Run> runs, long pageSize) {
+        Run[] sorted = runs.toArray(Run[]::new);
+        Arrays.sort(sorted, Comparator.comparingLong(Run::rawOffset).thenComparingLong(Run::firstPage));
+        List<Run> merged = new ArrayList<>(sorted.length);
+        for (Run run : sorted) {
+            if (!merged.isEmpty()) {
+                Run last = merged.getLast();
+                boolean guestNext = last.firstPage() + last.pages() == run.firstPage();
+                boolean bufferNext = last.rawOffset() + last.pages() * pageSize == run.rawOffset();
+                if (guestNext && bufferNext && (long) last.pages() + run.pages() <= Integer.MAX_VALUE) {
+                    merged.set(merged.size() - 1, new Run(last.firstPage(), last.rawOffset(), last.pages() + run.pages()));
+                    continue;
+                }
+            }
+            merged.add(run);
+        }
+        return List.copyOf(merged);
+    }
+
+    public List<Chunk> chunks() {
+        return chunks;
+    }
+
+    /** Zero extents (rawOffset unused), merged where adjacent. */
+    public List<Run> zeroRuns() {
+        return zeroRuns;
+    }
+
+    public int chunkOfFrame(int frame) {
+        return chunkOfFrame[frame];
+    }
+
+    public long maxStoredBytes() {
+        return maxStored;
+    }
+
+    public long maxRawBytes() {
+        return maxRaw;
+    }
+
+    /** Number of UFFDIO_COPY calls the plan needs at least (one per merged run). */
+    public long copyRuns() {
+        return chunks.stream().mapToLong(c -> c.runs().size()).sum();
+    }
+}
