@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 DemoCommand.class,
                 dev.sabre.cli.handler.HandlerCommand.class,
+                dev.sabre.cli.vm.VmCommand.class,
+                dev.sabre.cli.vm.E2eCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -1,0 +1,88 @@
+package dev.sabre.cli.vm;
+
+import dev.sabre.e2e.EndToEnd;
+import dev.sabre.e2e.Orchestrator;
+import dev.sabre.e2e.Plots;
+import dev.sabre.e2e.Report;
+import dev.sabre.e2e.RestoreStrategy;
+import dev.sabre.vmm.VmmException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code sabre e2e [FUNCTIONS...]}: the end-to-end experiment (vHive's run_end2end and run_reap_end2end) on
+ * every strategy, ending with the comparison table and the issue's targets; optionally a CSV and PNG plots.
+ */
+@Command(name = "e2e", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Snapshot each function, record its working set, then restore it with every strategy from a cold",
+                "page cache, measuring VM restore latency, cold start (first invocation) and total, as vHive does."})
+public final class E2eCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "FUNCTIONS", arity = "0..*", description = "Functions to measure (default: fibonacci).")
+    List<String> functions = List.of("fibonacci");
+
+    @Option(names = "--strategies", split = ",", paramLabel = "S,...",
+            description = "Strategies to compare (default: all: file, lazy, eager, reap-record, reap, reap-compressed, sabre).")
+    List<String> strategies;
+
+    @Option(names = "--repetitions", paramLabel = "N", description = "Measured restores per function and strategy (default ${DEFAULT-VALUE}).")
+    int repetitions = 5;
+
+    @Option(names = "--warmups", paramLabel = "N", description = "Unreported restores before them (default ${DEFAULT-VALUE}).")
+    int warmups = 1;
+
+    @Option(names = "--input", paramLabel = "TEXT", description = "The request's name (default: empty, each function's default size).")
+    String input = "";
+
+    @Option(names = "--warm", description = "Do not drop the page caches between repetitions.")
+    boolean warm;
+
+    @Option(names = "--csv", paramLabel = "FILE", description = "Write one row per function, strategy and repetition.")
+    Path csv;
+
+    @Option(names = "--plots", paramLabel = "DIR", description = "Write PNG plots comparing the strategies.")
+    Path plots;
+
+    @Mixin
+    VmOptions vm;
+
+    @Override
+    public Integer call() throws Exception {
+        List<RestoreStrategy> chosen = strategies == null ? RestoreStrategy.all()
+                : strategies.stream().map(RestoreStrategy::parse).distinct().toList();
+        EndToEnd.Options options = new EndToEnd.Options(functions, chosen, repetitions, warmups, input, !warm);
+        Orchestrator o = vm.orchestrator();
+        EndToEnd.Result result = new EndToEnd(o, dev.sabre.vmm.Progress.stderr()).run(options);
+        if (!result.rows().isEmpty()) {
+            System.out.println();
+            System.out.printf("sabre e2e on %s, %d MiB guests, %d repetition(s)%s%n", o.driver().name(), vm.memoryMiB,
+                    repetitions, result.pageCacheNote() == null ? ", page caches dropped before every restore"
+                            : "; " + result.pageCacheNote());
+            System.out.print(Report.table(result.rows()));
+            String targets = Report.targets(result.rows());
+            if (!targets.isEmpty()) {
+                System.out.println();
+                System.out.print(targets);
+            }
+            if (csv != null) {
+                Report.writeCsv(csv, result.rows());
+                System.out.println("CSV: " + csv);
+            }
+            if (plots != null) {
+                for (Path p : Plots.write(plots, result.rows(), result.snapshots())) {
+                    System.out.println("plot: " + p);
+                }
+            }
+        }
+        if (!result.failures().isEmpty()) {
+            throw new VmmException(result.failures().size() + " function(s) failed: " + String.join("; ",
+                    result.failures().stream().map(f -> f.function() + ": " + f.message()).toList()));
+        }
+        return 0;
+    }
+}

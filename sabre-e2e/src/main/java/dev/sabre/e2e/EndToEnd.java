@@ -1,0 +1,126 @@
+package dev.sabre.e2e;
+
+import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.VmmException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The end-to-end experiment of {@code sabre e2e}, as vHive's run_end2end and run_reap_end2end: for each
+ * function, snapshot once and record the working set on a first invocation after a restore; then, for every
+ * strategy, restore repeatedly from a cold page cache and measure VM restore latency, cold start and total.
+ * One handler process serves all restores of a strategy, like a long-running production handler; the
+ * warm-up restores before the measured ones are not reported. A function that fails is reported and the
+ * others still run.
+ */
+public final class EndToEnd {
+    /**
+     * @param functions   functions to measure, in order
+     * @param strategies  strategies to compare, in order
+     * @param repetitions measured restores per function and strategy
+     * @param warmups     unreported restores before them (JIT warm-up of the handler, first-use costs)
+     * @param input       the request's name for every invocation ("" = each function's default)
+     * @param dropCaches  drop the page caches before every measured restore
+     */
+    public record Options(List<String> functions, List<RestoreStrategy> strategies, int repetitions, int warmups,
+                          String input, boolean dropCaches) {
+        public Options {
+            Objects.requireNonNull(input, "input");
+            if (functions.isEmpty() || strategies.isEmpty()) {
+                throw new VmmException("nothing to measure: no functions or no strategies");
+            }
+            if (repetitions < 1 || repetitions > 1000) {
+                throw new VmmException("repetitions must be between 1 and 1000, not " + repetitions);
+            }
+            if (warmups < 0 || warmups > 100) {
+                throw new VmmException("warm-ups must be between 0 and 100, not " + warmups);
+            }
+        }
+    }
+
+    /** A function that could not be measured, with the one-line reason. */
+    public record Failure(String function, String message) {
+    }
+
+    /** Every measured cold start, the functions that failed, and whether page caches could be dropped. */
+    public record Result(List<Measurement> rows, List<Failure> failures, String pageCacheNote,
+                         List<FunctionSnapshot> snapshots) {
+    }
+
+    private final Orchestrator orchestrator;
+    private final Progress progress;
+
+    public EndToEnd(Orchestrator orchestrator, Progress progress) {
+        this.orchestrator = orchestrator;
+        this.progress = progress;
+    }
+
+    public Result run(Options options) {
+        options.functions().forEach(orchestrator::checkFunction); // unknown names fail before any work
+        List<Measurement> rows = new ArrayList<>();
+        List<Failure> failures = new ArrayList<>();
+        List<FunctionSnapshot> snapshots = new ArrayList<>();
+        String cacheNote = null;
+        if (options.dropCaches()) {
+            String why = PageCache.drop();
+            if (why != null) {
+                cacheNote = "page caches NOT dropped (" + why + "): restores read from a warm page cache, "
+                        + "prefetches still with O_DIRECT";
+                progress.step(cacheNote);
+            }
+        } else {
+            cacheNote = "page caches not dropped (--warm): restores read from a warm page cache";
+        }
+        boolean cold = options.dropCaches() && cacheNote == null;
+        for (String function : options.functions()) {
+            try {
+                progress.step(function + ": building images");
+                orchestrator.build(function);
+                FunctionSnapshot fs = orchestrator.snapshot(function, options.input());
+                if (options.strategies().stream().anyMatch(RestoreStrategy::needsWorkingSet)) {
+                    progress.step(function + ": recording the working set (reap-record, first invocation)");
+                    fs = orchestrator.recordWorkingSet(fs);
+                }
+                snapshots.add(fs);
+                List<Measurement> measured = new ArrayList<>();
+                for (RestoreStrategy strategy : options.strategies()) {
+                    measured.addAll(measure(fs, strategy, options, cold));
+                }
+                rows.addAll(measured);
+                Report.targets(measured).lines().forEach(line -> progress.step("done: " + line));
+            } catch (VmmException | IllegalStateException e) {
+                String message = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+                progress.step(function + ": FAILED: " + message);
+                failures.add(new Failure(function, message));
+            }
+        }
+        return new Result(rows, failures, cacheNote, snapshots);
+    }
+
+    private List<Measurement> measure(FunctionSnapshot fs, RestoreStrategy strategy, Options options, boolean cold) {
+        List<Measurement> rows = new ArrayList<>();
+        try (HandlerProcess handler = orchestrator.startHandler(fs, strategy)) {
+            for (int i = 1; i <= options.warmups(); i++) {
+                progress.step(String.format("%s %s: warm-up %d/%d", fs.function(), strategy, i, options.warmups()));
+                orchestrator.coldStart(fs, strategy, handler, 0, false);
+            }
+            for (int rep = 1; rep <= options.repetitions(); rep++) {
+                if (cold) {
+                    String why = PageCache.drop();
+                    if (why != null) {
+                        throw new VmmException("cannot drop the page caches any more: " + why);
+                    }
+                }
+                Measurement m = orchestrator.coldStart(fs, strategy, handler, rep, cold);
+                rows.add(m);
+                progress.step(String.format("%s %s %d/%d: restore %.1f ms, cold start %.1f ms, total %.1f ms%s",
+                        fs.function(), strategy, rep, options.repetitions(), m.restoreMicros() / 1000.0,
+                        m.coldStartMicros() / 1000.0, m.totalMicros() / 1000.0,
+                        m.faults() < 0 ? "" : ", " + m.faults() + " faults"));
+            }
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,349 @@
+package dev.sabre.e2e;
+
+import dev.sabre.codec.CodecId;
+import dev.sabre.format.MemoryImage;
+import dev.sabre.format.PackOptions;
+import dev.sabre.format.PackPolicy;
+import dev.sabre.format.Packer;
+import dev.sabre.format.PageRun;
+import dev.sabre.format.SnapshotReader;
+import dev.sabre.handler.Strategy;
+import dev.sabre.linux.SparseFile;
+import dev.sabre.vmm.Invocation;
+import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.RestoreMode;
+import dev.sabre.vmm.Restored;
+import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.Vm;
+import dev.sabre.vmm.VmSpec;
+import dev.sabre.vmm.VmmDriver;
+import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.image.Cache;
+import dev.sabre.vmm.image.GuestImage;
+import dev.sabre.vmm.image.ImageBuilder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The orchestration behind {@code sabre vm} and {@code sabre e2e}, on any {@link VmmDriver}: build a
+ * function's images, run it, snapshot it into the cache (and pack the memory into a compressed .sabre),
+ * record its working set on a first invocation after a restore (raw and compressed), and restore it with a
+ * strategy through a page-fault handler process, measuring one cold start. Every VM and handler it starts
+ * is stopped before it returns or throws; a handler that dies takes its VM down with it.
+ */
+public final class Orchestrator {
+    /** Frames of the compressed files: 64 KiB, as the handler writes compressed working sets. */
+    private static final int FRAME_PAGES = 16;
+    /** zstd level of the whole memory: 3, quick to pack hundreds of MiB. */
+    private static final int SNAPSHOT_LEVEL = 3;
+    /**
+     * zstd level of the working set: 9, a few MiB packed once per snapshot; about 6 % smaller than level 3 on
+     * fibonacci, and zstd decompresses every level equally fast.
+     */
+    private static final int WS_LEVEL = 9;
+    private static final int PAGE_SIZE = 4096;
+    private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(30);
+
+    private final VmmDriver driver;
+    private final ImageBuilder images;
+    private final VmSettings settings;
+    private final Progress progress;
+    private final Path snapshotRoot;
+    private final int handlerThreads;
+    private final Map<String, VmSpec> specs;
+
+    /** Snapshots go to {@code snapshots/} in the image cache. */
+    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress) {
+        this(driver, images, settings, progress, images.cache().root().resolve("snapshots"));
+    }
+
+    /** Snapshots go to {@code snapshotRoot} (tests keep theirs apart from the user's). */
+    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress, Path snapshotRoot) {
+        this(driver, images, settings, progress, snapshotRoot, 0, new HashMap<>());
+    }
+
+    private Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress, Path snapshotRoot,
+                         int handlerThreads, Map<String, VmSpec> specs) {
+        this.driver = driver;
+        this.images = images;
+        this.settings = settings;
+        this.progress = progress;
+        this.snapshotRoot = snapshotRoot;
+        this.handlerThreads = handlerThreads;
+        this.specs = specs;
+    }
+
+    /**
+     * The same orchestrator with handlers that prefetch and restore on {@code threads} threads (0: the handler's
+     * default, two per core). On a small host the VMM needs a core of its own while the prefetch runs.
+     */
+    public Orchestrator withHandlerThreads(int threads) {
+        if (threads < 0 || threads > 256) {
+            throw new VmmException("handler threads must be between 0 (default) and 256, not " + threads);
+        }
+        return new Orchestrator(driver, images, settings, progress, snapshotRoot, threads, specs);
+    }
+
+    public VmmDriver driver() {
+        return driver;
+    }
+
+    public ImageBuilder images() {
+        return images;
+    }
+
+    /** Fails with the list of known functions unless {@code function} is one. */
+    public void checkFunction(String function) {
+        images.catalog().get(function);
+    }
+
+    /** Builds (or finds in the cache) the function's guest images. */
+    public GuestImage build(String function) {
+        return spec(function).image();
+    }
+
+    /** The VM spec of the function (its images built once per orchestrator). */
+    public synchronized VmSpec spec(String function) {
+        VmSpec spec = specs.get(function);
+        if (spec == null) {
+            spec = settings.spec(images.build(function));
+            specs.put(function, spec);
+        }
+        return spec;
+    }
+
+    /** Boots the function, invokes it once and stops it. */
+    public Invocation run(String function, String input) {
+        VmSpec spec = spec(function);
+        try (Vm vm = driver.boot(spec)) {
+            return driver.invoke(vm, input);
+        }
+    }
+
+    /** Where the cache keeps this function's snapshot for this VMM and memory size. */
+    public Path snapshotDir(String function) {
+        return snapshotRoot.resolve(driver.name())
+                .resolve(function + "-" + settings.memoryMiB() + "M");
+    }
+
+    /** The function's snapshot in the cache; a clear error if there is none. */
+    public FunctionSnapshot cached(String function) {
+        checkFunction(function);
+        Path dir = snapshotDir(function);
+        if (!Files.isDirectory(dir)) {
+            throw new VmmException("no " + driver.name() + " snapshot of " + function + " with " + settings.memoryMiB()
+                    + " MiB in the cache; take one with 'sabre vm snapshot " + function + "'");
+        }
+        return FunctionSnapshot.load(dir);
+    }
+
+    /**
+     * Boots the function, waits until it answers, invokes it twice (the first warms it up as vHive does, the
+     * second says whether its reply is deterministic), snapshots it into the cache, replacing any older
+     * snapshot, and packs its memory into a compressed .sabre next to it.
+     */
+    public FunctionSnapshot snapshot(String function, String input) {
+        VmSpec spec = spec(function);
+        Path dir = snapshotDir(function);
+        Path tmp = dir.resolveSibling("." + dir.getFileName() + ".tmp");
+        try {
+            Files.createDirectories(dir.getParent());
+            Cache.deleteTree(tmp);
+            Files.createDirectories(tmp);
+            progress.step(function + ": booting (" + driver.name() + ", " + settings.memoryMiB() + " MiB)");
+            String first, second;
+            try (Vm vm = driver.boot(spec)) {
+                first = driver.invoke(vm, input).reply();
+                second = driver.invoke(vm, input).reply();
+                driver.snapshot(vm, tmp);
+            }
+            FunctionSnapshot fs = new FunctionSnapshot(tmp, Snapshot.load(tmp), input, first, first.equals(second));
+            fs.checkReply(function + " before its snapshot", second);
+            progress.step(function + ": snapshot taken; packing its memory into " + fs.sabreFile().getFileName());
+            packMemory(fs.snapshot().memoryFile(), fs.sabreFile(), null, SNAPSHOT_LEVEL);
+            fs.save();
+            Cache.deleteTree(dir);
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            return FunctionSnapshot.load(dir);
+        } catch (IOException e) {
+            throw new VmmException("cannot write the snapshot of " + function + " to " + dir + ": " + e.getMessage(), e);
+        } finally {
+            Cache.deleteTree(tmp);
+        }
+    }
+
+    /**
+     * Records the working set as REAP does: restores the snapshot with {@code reap-record}, invokes the function
+     * once, and has the handler write the pages faulted on so far (STOP_RECORD) as the raw working set; then
+     * packs the same pages, in the same order, compressed.
+     */
+    public FunctionSnapshot recordWorkingSet(FunctionSnapshot fs) {
+        Path recorded = fs.dir().resolve("ws.recording.sabre");
+        try (HandlerProcess handler = HandlerProcess.start(fs.snapshot().memoryFile(), Strategy.REAP_RECORD, recorded,
+                true, false, 0)) {
+            VmSpec spec = spec(fs.function());
+            Instant since = Instant.now();
+            handler.onDeath(() -> killVmms(since));
+            try {
+                Restored restored = driver.restore(spec, fs.snapshot(), RestoreMode.uffd(handler.socket()));
+                try (Vm vm = restored.vm()) {
+                    Invocation first = driver.invoke(vm, fs.input());
+                    fs.checkReply(fs.function() + " restored with reap-record", first.reply());
+                    Path written = handler.stopRecording();
+                    Files.move(written, fs.rawWorkingSet(), StandardCopyOption.REPLACE_EXISTING);
+                }
+            } catch (VmmException e) {
+                throw handlerDeath(handler, fs, e);
+            } finally {
+                handler.onDeath(null);
+            }
+            List<PageRun> order;
+            try (SnapshotReader raw = SnapshotReader.open(fs.rawWorkingSet())) {
+                order = raw.prefetchOrder();
+            }
+            packMemory(fs.snapshot().memoryFile(), fs.compressedWorkingSet(), order, WS_LEVEL);
+            progress.step(String.format("%s: working set of %d pages: %.1f MiB raw, %.1f MiB compressed", fs.function(),
+                    order.stream().mapToLong(PageRun::pageCount).sum(), FunctionSnapshot.size(fs.rawWorkingSet()) / 1048576.0,
+                    FunctionSnapshot.size(fs.compressedWorkingSet()) / 1048576.0));
+            return fs;
+        } catch (IOException e) {
+            throw new VmmException("cannot write the working set of " + fs.function() + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(recorded);
+            } catch (IOException ignored) {
+                // best effort
+            }
+        }
+    }
+
+    /**
+     * Packs the memory file into a compressed .sabre (zstd, 64 KiB frames): the whole memory, or only
+     * {@code pages} in that order (a working set). Written under a temporary name, then renamed.
+     */
+    static void packMemory(Path memory, Path out, List<PageRun> pages, int level) throws IOException {
+        PackOptions options = PackOptions.defaults().withCodec(CodecId.ZSTD, level)
+                .withPolicy(PackPolicy.FIXED, FRAME_PAGES);
+        if (pages != null) {
+            options = options.withPages(pages);
+        }
+        List<long[]> extents = SparseFile.dataExtents(memory).stream().map(e -> new long[] {e.offset(), e.length()}).toList();
+        Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp");
+        try (MemoryImage image = MemoryImage.open(memory, PAGE_SIZE, extents, true)) {
+            Packer.pack(image, tmp, options, null);
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Starts the handler a strategy needs (null for {@code file}), serving the snapshot's raw memory file, or its
+     * .sabre for {@code sabre}, with the working set for the reap strategies; prefetches read with O_DIRECT.
+     */
+    public HandlerProcess startHandler(FunctionSnapshot fs, RestoreStrategy strategy) {
+        if (!strategy.needsHandler()) {
+            return null;
+        }
+        if (strategy.needsWorkingSet() && !fs.hasWorkingSet()) {
+            throw new VmmException("the snapshot of " + fs.function() + " has no recorded working set; record one first");
+        }
+        Path memory = strategy == RestoreStrategy.SABRE ? fs.sabreFile() : fs.snapshot().memoryFile();
+        Path ws = switch (strategy) {
+            case REAP -> fs.rawWorkingSet();
+            case REAP_COMPRESSED -> fs.compressedWorkingSet();
+            default -> null;
+        };
+        boolean directIo = strategy != RestoreStrategy.LAZY && strategy != RestoreStrategy.REAP_RECORD;
+        return HandlerProcess.start(memory, strategy.handlerStrategy(), ws, false, directIo, handlerThreads);
+    }
+
+    /**
+     * One cold start: restores the snapshot with the strategy (through {@code handler}, which must be the one
+     * {@link #startHandler} gave for it), invokes the function once, checks the reply and stops the VM.
+     */
+    public Measurement coldStart(FunctionSnapshot fs, RestoreStrategy strategy, HandlerProcess handler, int repetition,
+                                 boolean cold) {
+        if (strategy.needsHandler() != (handler != null)) {
+            throw new IllegalArgumentException("strategy " + strategy + (handler == null ? " needs" : " takes no") + " handler");
+        }
+        VmSpec spec = spec(fs.function());
+        RestoreMode mode = handler == null ? RestoreMode.file() : RestoreMode.uffd(handler.socket());
+        long restoreMicros, coldStartMicros;
+        String reply;
+        if (handler != null) {
+            handler.requireAlive();
+            handler.discardReports();
+            Instant since = Instant.now();
+            handler.onDeath(() -> killVmms(since));
+        }
+        try {
+            Restored restored = driver.restore(spec, fs.snapshot(), mode);
+            try (Vm vm = restored.vm()) {
+                Invocation first = driver.invoke(vm, fs.input());
+                fs.checkReply(fs.function() + " restored with " + strategy, first.reply());
+                restoreMicros = restored.restoreMicros();
+                coldStartMicros = first.micros();
+                reply = first.reply();
+            }
+        } catch (VmmException e) {
+            throw handlerDeath(handler, fs, e);
+        } finally {
+            if (handler != null) {
+                handler.onDeath(null);
+            }
+        }
+        HandlerProcess.SessionStats stats = handler == null ? null : handler.nextSession(REPORT_TIMEOUT);
+        long snapshotBytes = strategy == RestoreStrategy.SABRE ? FunctionSnapshot.size(fs.sabreFile()) : fs.memoryFileBytes();
+        long wsBytes = switch (strategy) {
+            case REAP -> FunctionSnapshot.size(fs.rawWorkingSet());
+            case REAP_COMPRESSED -> FunctionSnapshot.size(fs.compressedWorkingSet());
+            default -> 0;
+        };
+        return new Measurement(fs.function(), driver.name(), strategy.label(), repetition, restoreMicros, coldStartMicros,
+                snapshotBytes, wsBytes, cold ? "cold" : "warm", stats == null ? -1 : stats.faults(),
+                stats == null ? -1 : stats.bytesRead(), stats == null ? -1 : stats.restoreMicros(), reply);
+    }
+
+    /**
+     * Restores {@code function} from {@code fs} once: {@link #coldStart} with a handler of its own, started before
+     * and stopped after. A snapshot of another function, memory size, VMM or guest image is refused first.
+     */
+    public Measurement restoreOnce(String function, FunctionSnapshot fs, RestoreStrategy strategy) {
+        fs.snapshot().checkCompatible(spec(function), driver.name());
+        try (HandlerProcess handler = startHandler(fs, strategy)) {
+            return coldStart(fs, strategy, handler, 1, false);
+        }
+    }
+
+    /** The error to report: the handler's death when that is what ended the VM, else {@code e} itself. */
+    private static VmmException handlerDeath(HandlerProcess handler, FunctionSnapshot fs, VmmException e) {
+        if (handler != null && !handler.isAlive()) {
+            return new VmmException(handler.describeDeath() + "; stopped the VM of " + fs.function(), e);
+        }
+        return e;
+    }
+
+    /**
+     * Kills the VMM processes this JVM started since {@code since}: called when their page-fault handler died,
+     * since their vCPUs would otherwise wait for pages forever (only SIGKILL ends such a VMM).
+     */
+    private void killVmms(Instant since) {
+        Instant from = since.minusSeconds(1);
+        ProcessHandle.current().children()
+                .filter(p -> p.info().command().orElse("").contains(driver.name()))
+                .filter(p -> p.info().startInstant().map(t -> !t.isBefore(from)).orElse(true))
+                .forEach(p -> {
+                    progress.step("the page-fault handler died: killing " + driver.name() + " pid " + p.pid());
+                    p.destroyForcibly();
+                });
+    }
+}

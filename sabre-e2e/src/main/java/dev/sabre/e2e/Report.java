@@ -1,0 +1,139 @@
+package dev.sabre.e2e;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.DoublePredicate;
+
+/**
+ * Turns measurements into what people and scripts read: a table of medians with their spread per function
+ * and strategy, the issue's targets checked against the medians, and a CSV with one row per cold start.
+ */
+public final class Report {
+    /** The CSV columns, in order. */
+    public static final List<String> CSV_COLUMNS = List.of("function", "vmm", "strategy", "repetition", "restore_us",
+            "cold_start_us", "total_us", "snapshot_bytes", "ws_bytes", "page_cache", "faults", "handler_read_bytes",
+            "prefetch_us");
+
+    private Report() {
+    }
+
+    /** Medians per function and strategy, in the order measured. */
+    public record Row(String function, String strategy, Stats restore, Stats coldStart, Stats total, long snapshotBytes,
+                      long wsBytes, double faults, double prefetchMicros) {
+    }
+
+    public static List<Row> rows(List<Measurement> measurements) {
+        Map<String, List<Measurement>> groups = new LinkedHashMap<>();
+        for (Measurement m : measurements) {
+            groups.computeIfAbsent(m.function() + "\0" + m.strategy(), k -> new ArrayList<>()).add(m);
+        }
+        List<Row> rows = new ArrayList<>();
+        for (List<Measurement> g : groups.values()) {
+            Measurement first = g.getFirst();
+            rows.add(new Row(first.function(), first.strategy(),
+                    Stats.of(g.stream().map(Measurement::restoreMicros).toList()),
+                    Stats.of(g.stream().map(Measurement::coldStartMicros).toList()),
+                    Stats.of(g.stream().map(Measurement::totalMicros).toList()),
+                    first.snapshotBytes(), first.wsBytes(),
+                    first.faults() < 0 ? -1 : Stats.of(g.stream().map(Measurement::faults).toList()).median(),
+                    first.prefetchMicros() < 0 ? -1 : Stats.of(g.stream().map(Measurement::prefetchMicros).toList()).median()));
+        }
+        return rows;
+    }
+
+    /** The comparison table: medians in ms with [min-max], sizes in MiB. */
+    public static String table(List<Measurement> measurements) {
+        StringBuilder b = new StringBuilder();
+        String format = "%-16s %-16s %-22s %-24s %-24s %10s %8s %8s %9s%n";
+        b.append(String.format(Locale.ROOT, format, "function", "strategy", "restore ms", "cold start ms", "total ms",
+                "memory MiB", "WS MiB", "faults", "prefetch"));
+        b.append(String.format(Locale.ROOT, format, "", "", "median [min-max]", "median [min-max]", "median [min-max]",
+                "on disk", "on disk", "median", "ms median"));
+        for (Row r : rows(measurements)) {
+            b.append(String.format(Locale.ROOT, format, r.function(), r.strategy(), ms(r.restore()), ms(r.coldStart()),
+                    ms(r.total()), String.format(Locale.ROOT, "%.1f", r.snapshotBytes() / 1048576.0),
+                    r.wsBytes() == 0 ? "-" : String.format(Locale.ROOT, "%.2f", r.wsBytes() / 1048576.0),
+                    r.faults() < 0 ? "-" : String.format(Locale.ROOT, "%.0f", r.faults()),
+                    r.prefetchMicros() < 0 ? "-" : String.format(Locale.ROOT, "%.1f", r.prefetchMicros() / 1000)));
+        }
+        return b.toString();
+    }
+
+    private static String ms(Stats s) {
+        return String.format(Locale.ROOT, "%.1f [%.1f-%.1f]", s.median() / 1000, s.min() / 1000, s.max() / 1000);
+    }
+
+    /**
+     * The issue's targets for each function, from the medians: reap-compressed cold start at least 30 % below
+     * lazy, below reap, no worse than file; its working set on disk at most a third of the raw one.
+     */
+    public static String targets(List<Measurement> measurements) {
+        StringBuilder b = new StringBuilder();
+        Map<String, Map<String, Row>> byFunction = new LinkedHashMap<>();
+        for (Row r : rows(measurements)) {
+            byFunction.computeIfAbsent(r.function(), k -> new LinkedHashMap<>()).put(r.strategy(), r);
+        }
+        byFunction.forEach((function, rows) -> {
+            Optional<Row> rc = Optional.ofNullable(rows.get("reap-compressed"));
+            if (rc.isEmpty()) {
+                return;
+            }
+            double cold = rc.get().coldStart().median();
+            List<String> checks = new ArrayList<>();
+            compare(rows.get("lazy"), cold, "lazy", "<= -30%", change -> change <= -30, checks);
+            compare(rows.get("reap"), cold, "reap", "< 0%", change -> change < 0, checks);
+            compare(rows.get("file"), cold, "file", "<= 0%", change -> change <= 0, checks);
+            Row reap = rows.get("reap");
+            if (reap != null && reap.wsBytes() > 0) {
+                double ratio = (double) rc.get().wsBytes() / reap.wsBytes();
+                checks.add(String.format(Locale.ROOT, "WS on disk %.2f MiB vs %.2f MiB raw = %.2f (target <= 0.33: %s)",
+                        rc.get().wsBytes() / 1048576.0, reap.wsBytes() / 1048576.0, ratio, ratio <= 1.0 / 3 ? "met" : "NOT met"));
+            }
+            b.append(function).append(": reap-compressed cold start ")
+                    .append(String.format(Locale.ROOT, "%.1f ms", cold / 1000)).append("; ")
+                    .append(String.join("; ", checks)).append('\n');
+        });
+        return b.toString();
+    }
+
+    /** Adds the change of {@code cold} against the baseline's median cold start, in percent, and whether it meets the target. */
+    private static void compare(Row baseline, double cold, String name, String target, DoublePredicate met,
+                                List<String> checks) {
+        if (baseline == null) {
+            return;
+        }
+        double change = 100 * (cold - baseline.coldStart().median()) / baseline.coldStart().median();
+        checks.add(String.format(Locale.ROOT, "%+.1f%% vs %s %.1f ms (target %s: %s)", change, name,
+                baseline.coldStart().median() / 1000, target, met.test(change) ? "met" : "NOT met"));
+    }
+
+    /** Writes the CSV (temporary name, then rename), one row per measured cold start. */
+    public static void writeCsv(Path file, List<Measurement> measurements) throws IOException {
+        StringBuilder b = new StringBuilder(String.join(",", CSV_COLUMNS)).append('\n');
+        for (Measurement m : measurements) {
+            b.append(String.join(",", csv(m.function()), m.vmm(), m.strategy(), Integer.toString(m.repetition()),
+                    Long.toString(m.restoreMicros()), Long.toString(m.coldStartMicros()), Long.toString(m.totalMicros()),
+                    Long.toString(m.snapshotBytes()), Long.toString(m.wsBytes()), m.pageCache(),
+                    Long.toString(m.faults()), Long.toString(m.handlerBytesRead()), Long.toString(m.prefetchMicros())))
+                    .append('\n');
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = parent.resolve("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, b, StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String csv(String s) {
+        return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+}

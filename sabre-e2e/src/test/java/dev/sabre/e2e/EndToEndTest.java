@@ -1,0 +1,202 @@
+package dev.sabre.e2e;
+
+import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.image.Cache;
+import dev.sabre.vmm.image.FunctionCatalog;
+import dev.sabre.vmm.image.ImageBuilder;
+import dev.sabre.vmm.qemu.QemuDriver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The fibonacci function in a real QEMU microvm (TCG here): booted and snapshotted once, its working set
+ * recorded, then restored with every strategy through a real page-fault handler process, checking the reply
+ * after each restore; the end-to-end experiment on a small scale; and the bad inputs, each of which must give
+ * a clear message and leave no VM, handler or socket behind. Every test has a time bound, and every VM is
+ * stopped even when a test fails.
+ */
+@Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
+class EndToEndTest {
+    private static final String FIB_10 = "fn: Fib: y = fib(x) | x: 10 y: 55.0 | runtime: python";
+    private static final VmSettings SETTINGS = VmSettings.defaults().withMemoryMiB(256).withReadyTimeout(Duration.ofSeconds(180));
+
+    private static ImageBuilder images;
+    private static QemuDriver driver;
+    private static Path snapshots;
+    private static Orchestrator orchestrator;
+    private static FunctionSnapshot snapshot;
+
+    @BeforeAll
+    @Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
+    static void snapshotFibonacci() throws Exception {
+        images = ImageBuilder.standard(Progress.stderr());
+        driver = new QemuDriver(images.cache(), Progress.stderr());
+        snapshots = Files.createTempDirectory("sabre-e2e-test-");
+        orchestrator = new Orchestrator(driver, images, SETTINGS, Progress.stderr(), snapshots);
+        snapshot = orchestrator.recordWorkingSet(orchestrator.snapshot("fibonacci", "10"));
+    }
+
+    @AfterAll
+    @Timeout(60)
+    static void removeSnapshots() {
+        Cache.deleteTree(snapshots);
+    }
+
+    /** No QEMU, no handler process and no handler work directory (sockets) survive a test. */
+    @AfterEach
+    @Timeout(60)
+    void nothingLeftBehind() throws Exception {
+        List<ProcessHandle> left = ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).toList();
+        left.forEach(ProcessHandle::destroyForcibly);
+        assertEquals(List.of(), left.stream().map(p -> p.info().commandLine().orElse("pid " + p.pid())).toList(),
+                "stray processes");
+        try (Stream<Path> tmp = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            List<Path> handlers = tmp.filter(p -> p.getFileName().toString().startsWith("sabre-handler-"))
+                    .filter(p -> Files.exists(p.resolve("uffd.sock"))).toList();
+            assertEquals(List.of(), handlers, "stray handler sockets");
+        }
+    }
+
+    @Test
+    void snapshotHoldsEverythingTheStrategiesRead() {
+        assertEquals(FIB_10, snapshot.reply());
+        assertTrue(snapshot.deterministic());
+        assertTrue(Files.isRegularFile(snapshot.sabreFile()));
+        assertTrue(snapshot.hasWorkingSet());
+        long raw = FunctionSnapshot.size(snapshot.rawWorkingSet());
+        long compressed = FunctionSnapshot.size(snapshot.compressedWorkingSet());
+        assertTrue(compressed > 0 && compressed < raw, "compressed " + compressed + " vs raw " + raw);
+        assertTrue(FunctionSnapshot.size(snapshot.sabreFile()) < snapshot.memoryFileBytes());
+        assertEquals(snapshot.reply(), FunctionSnapshot.load(snapshot.dir()).reply());
+    }
+
+    @ParameterizedTest
+    @EnumSource(RestoreStrategy.class)
+    void everyStrategyRestoresAWorkingFunction(RestoreStrategy strategy) {
+        Measurement m = orchestrator.restoreOnce("fibonacci", snapshot, strategy);
+        assertEquals(FIB_10, m.reply());
+        assertEquals(strategy.label(), m.strategy());
+        assertTrue(m.restoreMicros() > 0 && m.coldStartMicros() > 0);
+        assertEquals(m.restoreMicros() + m.coldStartMicros(), m.totalMicros());
+        if (strategy.needsHandler()) {
+            assertTrue(m.faults() >= 0, "the handler reported its session");
+        }
+        if (strategy == RestoreStrategy.LAZY) {
+            assertTrue(m.faults() > 100, "every page came from the handler: " + m.faults());
+        }
+    }
+
+    @Test
+    void endToEndWritesTableCsvAndPlots(@TempDir Path out) throws Exception {
+        Path root = out.resolve("snapshots");
+        Orchestrator own = new Orchestrator(driver, images, SETTINGS, Progress.stderr(), root);
+        var options = new EndToEnd.Options(List.of("fibonacci"),
+                List.of(RestoreStrategy.FILE, RestoreStrategy.REAP, RestoreStrategy.REAP_COMPRESSED), 2, 0, "10", false);
+        EndToEnd.Result result = new EndToEnd(own, Progress.stderr()).run(options);
+        assertEquals(List.of(), result.failures());
+        assertEquals(6, result.rows().size());
+        assertTrue(result.rows().stream().allMatch(m -> m.reply().equals(FIB_10)));
+
+        Path csv = out.resolve("e2e.csv");
+        Report.writeCsv(csv, result.rows());
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals(7, lines.size());
+        assertTrue(lines.getFirst().startsWith("function,vmm,strategy,repetition,restore_us,cold_start_us,total_us,"
+                + "snapshot_bytes,ws_bytes"), lines.getFirst());
+        assertTrue(lines.get(1).startsWith("fibonacci,qemu,file,1,"), lines.get(1));
+
+        String table = Report.table(result.rows());
+        assertTrue(table.contains("reap-compressed"), table);
+        assertTrue(Report.targets(result.rows()).startsWith("fibonacci: reap-compressed cold start"));
+        for (Path png : Plots.write(out.resolve("plots"), result.rows(), result.snapshots())) {
+            assertTrue(Files.size(png) > 1000, png.toString());
+        }
+        assertTrue(Files.exists(out.resolve("plots/e2e-fibonacci.png")));
+    }
+
+    @Test
+    void handlerThatDiesTakesItsVmDown() throws Exception {
+        try (HandlerProcess handler = orchestrator.startHandler(snapshot, RestoreStrategy.LAZY)) {
+            // Kill the handler once the VMM it serves exists: the restore or the first invocation is then waiting for it.
+            Thread killer = Thread.ofPlatform().daemon().start(() -> {
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (ProcessHandle.current().children().noneMatch(p -> p.info().command().orElse("").contains("qemu"))
+                        && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                ProcessHandle.of(handler.pid()).ifPresent(ProcessHandle::destroyForcibly);
+            });
+            VmmException e = assertThrows(VmmException.class,
+                    () -> orchestrator.coldStart(snapshot, RestoreStrategy.LAZY, handler, 1, false));
+            killer.join();
+            assertTrue(e.getMessage().contains("the page-fault handler (lazy, pid " + handler.pid() + ") died"), e.getMessage());
+            assertFalse(handler.isAlive());
+        }
+    }
+
+    @Test
+    void unknownFunctionIsRefusedBeforeAnyWork() {
+        VmmException e = assertThrows(VmmException.class, () -> orchestrator.run("no_such_function", ""));
+        assertTrue(e.getMessage().startsWith("unknown function 'no_such_function'"), e.getMessage());
+        var options = new EndToEnd.Options(List.of("fibonacci", "no_such_function"), RestoreStrategy.all(), 1, 0, "", false);
+        VmmException e2e = assertThrows(VmmException.class, () -> new EndToEnd(orchestrator, Progress.silent()).run(options));
+        assertTrue(e2e.getMessage().contains("known functions: "), e2e.getMessage());
+        assertThrows(VmmException.class, () -> RestoreStrategy.parse("fast"));
+    }
+
+    @Test
+    void imageThatFailsToBuildGivesOneClearLine(@TempDir Path functions) throws Exception {
+        FunctionCatalog real = FunctionCatalog.locate();
+        Files.createDirectories(functions.resolve(FunctionCatalog.COMMON));
+        Files.copy(real.root().resolve(FunctionCatalog.COMMON).resolve("sabre_greeter.py"),
+                functions.resolve(FunctionCatalog.COMMON).resolve("sabre_greeter.py"));
+        Path broken = Files.createDirectories(functions.resolve("broken"));
+        Files.copy(real.root().resolve("fibonacci/server.py"), broken.resolve("server.py"));
+        Files.writeString(broken.resolve("packages"), "sabre-no-such-package\n");
+        Orchestrator o = new Orchestrator(driver, new ImageBuilder(images.cache(), new FunctionCatalog(functions),
+                Progress.stderr()), SETTINGS, Progress.stderr(), snapshots);
+        VmmException e = assertThrows(VmmException.class, () -> o.snapshot("broken", ""));
+        assertTrue(e.getMessage().contains("building the root file system of function broken failed"), e.getMessage());
+    }
+
+    @Test
+    void vmThatDoesNotAnswerWithinItsBoundIsStopped() {
+        Orchestrator impatient = new Orchestrator(driver, images, SETTINGS.withReadyTimeout(Duration.ofSeconds(2)),
+                Progress.stderr(), snapshots);
+        VmmException e = assertThrows(VmmException.class, () -> impatient.run("fibonacci", "10"));
+        assertTrue(e.getMessage().startsWith("VM fibonacci did not come up"), e.getMessage());
+        assertTrue(e.getMessage().contains("within 2 s"), e.getMessage());
+    }
+
+    @Test
+    void snapshotOfAnotherFunctionOrMemorySizeIsRefused() {
+        VmmException function = assertThrows(VmmException.class,
+                () -> orchestrator.restoreOnce("python_list", snapshot, RestoreStrategy.LAZY));
+        assertTrue(function.getMessage().contains("is of function 'fibonacci', cannot restore function 'python_list'"),
+                function.getMessage());
+        Orchestrator bigger = new Orchestrator(driver, images, SETTINGS.withMemoryMiB(512), Progress.stderr(), snapshots);
+        VmmException size = assertThrows(VmmException.class,
+                () -> bigger.restoreOnce("fibonacci", snapshot, RestoreStrategy.REAP_COMPRESSED));
+        assertTrue(size.getMessage().contains("has 256 MiB of guest memory, the VM asks for 512 MiB"), size.getMessage());
+        VmmException none = assertThrows(VmmException.class, () -> bigger.cached("fibonacci"));
+        assertTrue(none.getMessage().startsWith("no qemu snapshot of fibonacci with 512 MiB"), none.getMessage());
+    }
+}

@@ -1,0 +1,48 @@
+package dev.sabre.e2e;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Statistics, the table and the target check on synthetic measurements. */
+@Timeout(60)
+class ReportTest {
+    @Test
+    void statsGiveMedianQuartilesAndRange() {
+        Stats s = Stats.of(List.of(5L, 1L, 3L, 2L, 4L));
+        assertEquals(3, s.median());
+        assertEquals(2, s.p25());
+        assertEquals(4, s.p75());
+        assertEquals(1, s.min());
+        assertEquals(5, s.max());
+        assertEquals(2.5, Stats.of(List.of(2L, 3L)).median());
+    }
+
+    @Test
+    void targetsCompareMedians() {
+        List<Measurement> rows = new ArrayList<>();
+        for (int rep = 1; rep <= 3; rep++) {
+            rows.add(row("file", rep, 500_000, 0));
+            rows.add(row("lazy", rep, 1_000_000, 0));
+            rows.add(row("reap", rep, 450_000, 9 << 20));
+            rows.add(row("reap-compressed", rep, 400_000, 3 << 20));
+        }
+        String targets = Report.targets(rows);
+        assertTrue(targets.contains("-60.0% vs lazy 1000.0 ms (target <= -30%: met)"), targets);
+        assertTrue(targets.contains("-11.1% vs reap 450.0 ms (target < 0%: met)"), targets);
+        assertTrue(targets.contains("-20.0% vs file 500.0 ms (target <= 0%: met)"), targets);
+        assertTrue(targets.contains("= 0.33 (target <= 0.33: met)"), targets);
+        String table = Report.table(rows);
+        assertEquals(2 + 4, table.lines().count(), table);
+        assertTrue(table.contains("400.0 [400.0-400.0]"), table);
+    }
+
+    private static Measurement row(String strategy, int rep, long cold, long ws) {
+        return new Measurement("f", "qemu", strategy, rep, 100_000, cold, 100 << 20, ws, "cold", -1, -1, -1, "ok");
+    }
+}
