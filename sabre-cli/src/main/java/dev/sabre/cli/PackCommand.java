@@ -36,11 +36,11 @@ public final class PackCommand implements Callable<Integer> {
     @Option(names = "--level", paramLabel = "N", description = "Codec level (zstd 1-22, default 3; lz4 acceleration, default 1; deflate 1-12, default 6).")
     Integer level;
 
-    @Option(names = "--frame", paramLabel = "SIZE", description = "Frame bound: 4K, 16K, 64K ... (default ${DEFAULT-VALUE}).")
+    @Option(names = "--frame", paramLabel = "SIZE", description = "Frame size bound for the fixed, partition and passthrough policies: 4K, 16K, 64K ... (default ${DEFAULT-VALUE}).")
     String frame = defaultFrame();
 
     @Option(names = "--policy", paramLabel = "POLICY",
-            description = "partition (Sabre's scattered), single, fixed (default), page, passthrough.")
+            description = "page (default: each page its own frame), fixed, partition (Sabre's scattered), single, passthrough.")
     String policy = PackOptions.defaults().policy().label();
 
     @Option(names = "--pages", paramLabel = "LIST", description = "Pack only these pages, in this order (a working set); it becomes the prefetch order.")
