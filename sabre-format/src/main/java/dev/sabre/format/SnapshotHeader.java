@@ -62,7 +62,7 @@ public record SnapshotHeader(int version, int pageSize, long memorySize, CodecId
             throw new CorruptSnapshotException(file, "header field codec (offset 24) is %d, an unknown codec".formatted(b.getInt(24)));
         }
         int level = b.getInt(28);
-        if (codec != CodecId.NONE && (level < codec.minLevel() || level > codec.maxLevel())) {
+        if (level < codec.minLevel() || level > codec.maxLevel()) {
             throw new CorruptSnapshotException(file, "header field level (offset 28) is %d, outside %s's %d..%d"
                     .formatted(level, codec.label(), codec.minLevel(), codec.maxLevel()));
         }
