@@ -29,9 +29,8 @@ public final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         try (SnapshotReader reader = SnapshotReader.open(file)) {
-            Map<String, Object> report = report(reader);
             if (json) {
-                System.out.println(new GsonBuilder().setPrettyPrinting().create().toJson(report));
+                System.out.println(new GsonBuilder().setPrettyPrinting().create().toJson(report(reader)));
             } else {
                 print(reader, System.out);
             }

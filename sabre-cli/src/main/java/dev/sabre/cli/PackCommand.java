@@ -36,8 +36,9 @@ public final class PackCommand implements Callable<Integer> {
     @Option(names = "--level", paramLabel = "N", description = "Codec level (zstd 1-22, default 3; lz4 acceleration, default 1; deflate 1-12, default 6).")
     Integer level;
 
-    @Option(names = "--frame", paramLabel = "SIZE", description = "Frame size bound for the fixed, partition and passthrough policies: 4K, 16K, 64K ... (default ${DEFAULT-VALUE}).")
-    String frame = defaultFrame();
+    @Option(names = "--frame", paramLabel = "SIZE",
+            description = "Frame size bound for the fixed, partition and passthrough policies: 4K, 16K, 64K ... (default: 16 pages).")
+    String frame;
 
     @Option(names = "--policy", paramLabel = "POLICY",
             description = "page (default: each page its own frame), fixed, partition (Sabre's scattered), single, passthrough.")
@@ -64,10 +65,6 @@ public final class PackCommand implements Callable<Integer> {
     @Option(names = {"-f", "--force"}, description = "Overwrite OUT if it exists.")
     boolean force;
 
-    private static String defaultFrame() {
-        return (PackOptions.defaults().framePages() * 4) + "K";
-    }
-
     @Override
     public Integer call() throws IOException {
         PrintStream err = System.err;
@@ -83,7 +80,7 @@ public final class PackCommand implements Callable<Integer> {
         CodecId codecId = CodecId.parse(codec);
         PackPolicy packPolicy = PackPolicy.parse(policy);
         int page = Math.toIntExact(Units.parseBytes(pageSize));
-        long frameBytes = Units.parseBytes(frame);
+        long frameBytes = frame == null ? (long) PackOptions.defaults().framePages() * page : Units.parseBytes(frame);
         if (frameBytes % page != 0 || frameBytes <= 0) {
             throw new IllegalArgumentException("--frame " + frame + " is not a positive multiple of the page size " + page);
         }

@@ -12,7 +12,11 @@ final class LongLongMap {
     private final int mask;
 
     LongLongMap(int expected) {
-        int capacity = Integer.highestOneBit(Math.max(4, expected) * 2 - 1) << 1;
+        long wanted = Math.max(4L, expected) * 2;
+        if (wanted > 1L << 30) {
+            throw new IllegalArgumentException("a map of " + expected + " entries is larger than this packer supports");
+        }
+        int capacity = Integer.highestOneBit((int) wanted - 1) << 1;
         keys = new long[capacity];
         values = new long[capacity];
         Arrays.fill(values, -1);

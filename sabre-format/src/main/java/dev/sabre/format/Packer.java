@@ -32,6 +32,8 @@ public final class Packer {
     private static final byte STORED = 2;
     private static final byte COPY = 3;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    /** Pages one pack handles: the per-page tables (and their hash maps of twice the size) stay in Java arrays. */
+    static final int MAX_PAGES = 1 << 29;
 
     /** What a pack did: the written snapshot's statistics and where the time went. */
     public record Result(SnapshotStats stats, SnapshotHeader header, long classifyNanos, long compressNanos,
@@ -107,8 +109,8 @@ public final class Packer {
         List<PageRun> order = options.pages() != null ? options.pages() : options.prefetch();
         if (order == null) {
             long total = image.presentPages();
-            if (total > Integer.MAX_VALUE - 8) {
-                throw new IllegalArgumentException("more than 2^31 present pages; use a larger page size");
+            if (total > MAX_PAGES) {
+                throw new IllegalArgumentException("more than 2^29 present pages (2 TiB of 4 KiB pages); use a larger page size");
             }
             long[] seq = new long[(int) total];
             int i = 0;
@@ -141,6 +143,9 @@ public final class Packer {
                 }
                 if (!seen.get((int) p)) {
                     seen.set((int) p);
+                    if (i == MAX_PAGES) {
+                        throw new IllegalArgumentException("page list: more than 2^29 pages");
+                    }
                     if (i == seq.length) {
                         seq = Arrays.copyOf(seq, seq.length * 2);
                     }
@@ -261,7 +266,9 @@ public final class Packer {
         long total = frames.stream().mapToLong(f -> (long) f[1] * pageSize).sum();
         AtomicLong done = new AtomicLong();
         ArrayDeque<Future<Stored>> window = new ArrayDeque<>();
-        int maxInFlight = threads * 4;
+        // A bounded window: a few frames per thread, but never more than about 1 GiB of raw frames.
+        long largest = frames.stream().mapToLong(f -> (long) f[1] * pageSize).max().orElse(1);
+        int maxInFlight = (int) Math.max(threads, Math.min(threads * 4L, (1L << 30) / Math.max(1, largest)));
         for (int[] frame : frames) {
             int first = frame[0];
             int pages = frame[1];
@@ -271,9 +278,8 @@ public final class Packer {
                 MemorySegment raw = MemorySegment.ofArray(new byte[(int) rawBytes]);
                 int slot = 0;
                 for (int i = first; slot < pages; i++) {
-                    MemorySegment page = image.page(sequence[i]);
                     if (kind[i] == STORED) {
-                        MemorySegment.copy(page, 0, raw, (long) slot * pageSize, pageSize);
+                        MemorySegment.copy(image.page(sequence[i]), 0, raw, (long) slot * pageSize, pageSize);
                         slot++;
                     }
                 }

@@ -77,7 +77,7 @@ public final class SnapshotReader implements AutoCloseable {
         FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
         try {
             return parse(path, channel);
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) {
             channel.close();
             throw e;
         }
@@ -280,11 +280,9 @@ public final class SnapshotReader implements AutoCloseable {
                         throw new CorruptSnapshotException(path, "%s: copies pages %d..%d, which are not all in one stored extent"
                                 .formatted(where(mapAt, i), refs[i], refs[i] + pages[i]));
                     }
-                    long sourceSlot = refs[s] + (refs[i] - first[s]);
-                    long target = first[i];
-                    long source = refs[i];
-                    split(target, pages[i], sourceSlot, firstSlot, (page, n, frame, slot) ->
-                            extents.add(Extent.copy(page, n, source + (page - target))));
+                    // Kept whole: splitting copies at the source's frame boundaries here would let a small
+                    // hostile map (many copies of one long run of one-page frames) demand billions of objects.
+                    extents.add(Extent.copy(first[i], pages[i], refs[i]));
                 }
                 default -> throw new AssertionError(kinds[i]);
             }
@@ -364,6 +362,12 @@ public final class SnapshotReader implements AutoCloseable {
     private static List<PageRun> parsePrefetch(Path path, SnapshotHeader header, ByteBuffer meta, int base, int count,
                                                long prefetchAt, List<Extent> extents) throws CorruptSnapshotException {
         long[] starts = extents.stream().mapToLong(Extent::firstPage).toArray();
+        // runEnd[e]: where the gap-free run of extents starting at e ends, so each entry is one lookup.
+        long[] runEnd = new long[extents.size()];
+        for (int e = extents.size() - 1; e >= 0; e--) {
+            long end = extents.get(e).endPage();
+            runEnd[e] = e + 1 < extents.size() && starts[e + 1] == end ? runEnd[e + 1] : end;
+        }
         List<PageRun> runs = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             int at = base + i * SnapshotFormat.PREFETCH_ENTRY_SIZE;
@@ -374,16 +378,12 @@ public final class SnapshotReader implements AutoCloseable {
                         .formatted(i, prefetchAt + (long) i * SnapshotFormat.PREFETCH_ENTRY_SIZE, first,
                                 first + Integer.toUnsignedLong(pages), header.pageCount()));
             }
-            // Every prefetched page must be present: walk the extents that cover the run.
-            long page = first;
-            int e = find(starts, page);
-            while (page < first + pages) {
-                if (e < 0 || e >= extents.size() || extents.get(e).firstPage() > page || extents.get(e).endPage() <= page) {
-                    throw new CorruptSnapshotException(path, "prefetch entry %d (offset %d): page %d is absent from the snapshot"
-                            .formatted(i, prefetchAt + (long) i * SnapshotFormat.PREFETCH_ENTRY_SIZE, page));
-                }
-                page = extents.get(e).endPage();
-                e++;
+            // Every prefetched page must be present: the run must lie in one gap-free run of extents.
+            int e = find(starts, first);
+            if (e < 0 || extents.get(e).endPage() <= first || runEnd[e] < first + pages) {
+                long absent = e < 0 || extents.get(e).endPage() <= first ? first : runEnd[e];
+                throw new CorruptSnapshotException(path, "prefetch entry %d (offset %d): page %d is absent from the snapshot"
+                        .formatted(i, prefetchAt + (long) i * SnapshotFormat.PREFETCH_ENTRY_SIZE, absent));
             }
             runs.add(new PageRun(first, pages));
         }
@@ -427,7 +427,8 @@ public final class SnapshotReader implements AutoCloseable {
 
     /**
      * The page map, split so that each STORED extent lies in one frame (page {@code firstPage + i} is
-     * slot {@code slot + i} of {@code frame}) and each COPY's source lies in one frame.
+     * slot {@code slot + i} of {@code frame}). A COPY's source lies in one stored run of the file but may
+     * span several frames: resolve it page by page or run by run with {@link #extentOf}.
      */
     public List<Extent> extents() {
         return extents;
@@ -582,19 +583,11 @@ public final class SnapshotReader implements AutoCloseable {
                     if (failed.get()) {
                         return null; // another batch failed: the restore is over
                     }
-                    // One read for a run of consecutive frames, then check and decode each from memory.
-                    MemorySegment stored = readBuffer.get().asSlice(0, storedBytes(batch[0], batch[1]));
-                    readAt(stored, frames.get(batch[0]).offset());
-                    long base = frames.get(batch[0]).offset();
-                    for (int index = batch[0]; index < batch[1]; index++) {
-                        FrameInfo frame = frames.get(index);
-                        MemorySegment bytes = stored.asSlice(frame.offset() - base, frame.storedLength());
-                        checkFrame(index, bytes);
-                        emitFrame(index, bytes, sink, copiesByFrame.get(index));
-                        long now = done.addAndGet(frameBytes(index));
-                        if (progress != null) {
-                            progress.update("decode", now, total);
-                        }
+                    try {
+                        restoreBatch(batch, readBuffer.get(), sink, copiesByFrame, done, total, progress);
+                    } catch (Throwable t) {
+                        failed.set(true); // stop the batches not started yet, at once
+                        throw t;
                     }
                     return null;
                 }));
@@ -627,6 +620,24 @@ public final class SnapshotReader implements AutoCloseable {
         java.util.concurrent.FutureTask<Object> future = new java.util.concurrent.FutureTask<>(task);
         future.run();
         return future;
+    }
+
+    /** One read for a run of consecutive frames, then each is checked and decoded from memory. */
+    private void restoreBatch(int[] batch, MemorySegment buffer, PageSink sink, List<List<Extent>> copiesByFrame,
+                              AtomicLong done, long total, Progress progress) throws IOException {
+        MemorySegment stored = buffer.asSlice(0, storedBytes(batch[0], batch[1]));
+        readAt(stored, frames.get(batch[0]).offset());
+        long base = frames.get(batch[0]).offset();
+        for (int index = batch[0]; index < batch[1]; index++) {
+            FrameInfo frame = frames.get(index);
+            MemorySegment bytes = stored.asSlice(frame.offset() - base, frame.storedLength());
+            checkFrame(index, bytes);
+            emitFrame(index, bytes, sink, copiesByFrame.get(index));
+            long now = done.addAndGet(frameBytes(index));
+            if (progress != null) {
+                progress.update("decode", now, total);
+            }
+        }
     }
 
     /** Decodes one checked frame and hands its pages (and pages that copy them) to the sink. */
@@ -732,8 +743,15 @@ public final class SnapshotReader implements AutoCloseable {
             result.add(new ArrayList<>(0));
         }
         for (Extent e : extents) {
-            if (e.kind() == PageKind.COPY) {
-                result.get(extentOf(e.source()).frame()).add(e);
+            if (e.kind() != PageKind.COPY) {
+                continue;
+            }
+            // One piece per frame the source runs through; the pieces are as many as the pages at most.
+            for (long done = 0; done < e.pageCount(); ) {
+                Extent src = extentOf(e.source() + done);
+                int n = (int) Math.min(e.pageCount() - done, src.endPage() - (e.source() + done));
+                result.get(src.frame()).add(Extent.copy(e.firstPage() + done, n, e.source() + done));
+                done += n;
             }
         }
         return result;

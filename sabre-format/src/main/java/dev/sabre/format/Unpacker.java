@@ -48,8 +48,8 @@ public final class Unpacker {
                 channel.write(ByteBuffer.allocate(1), snapshot.header().memorySize() - 1);
             }
             channel.force(true);
-            done = true;
             Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            done = true;
             return written[0];
         } finally {
             if (!done) {

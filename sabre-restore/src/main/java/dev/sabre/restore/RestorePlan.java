@@ -72,10 +72,16 @@ public final class RestorePlan {
                 case STORED -> runsByChunk.get(chunkOfFrame[e.frame()])
                         .add(new Run(e.firstPage(), rawStart[e.frame()] + e.slot() * pageSize, e.pageCount()));
                 case COPY -> {
-                    Extent src = reader.extentOf(e.source());
-                    long slot = src.slot() + (e.source() - src.firstPage());
-                    runsByChunk.get(chunkOfFrame[src.frame()])
-                            .add(new Run(e.firstPage(), rawStart[src.frame()] + slot * pageSize, e.pageCount()));
+                    // A copy's source can run through several frames: one run per source frame.
+                    for (long done = 0; done < e.pageCount(); ) {
+                        long source = e.source() + done;
+                        Extent src = reader.extentOf(source);
+                        long slot = src.slot() + (source - src.firstPage());
+                        int n = (int) Math.min(e.pageCount() - done, src.endPage() - source);
+                        runsByChunk.get(chunkOfFrame[src.frame()])
+                                .add(new Run(e.firstPage() + done, rawStart[src.frame()] + slot * pageSize, n));
+                        done += n;
+                    }
                 }
                 case ZERO -> zeros.add(new Run(e.firstPage(), 0, e.pageCount()));
                 default -> { }
