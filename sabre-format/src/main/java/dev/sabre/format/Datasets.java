@@ -55,6 +55,34 @@ public final class Datasets {
     }
 
     /**
+     * Dataset {@code name} packed with {@code options} into {@code dir}, once: a readable pack left there by
+     * an earlier run is reused, anything else (missing, or unreadable after a format change) is packed again.
+     * The file name says the codec, level, policy and frame bound.
+     */
+    public static synchronized Path packed(String name, PackOptions options, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Path out = dir.resolve("%s-%s-%d-%s-%d.sabre".formatted(name, options.codec().label(), options.level(),
+                options.policy().label(), options.framePages()));
+        if (!isReadableSnapshot(out)) {
+            try (MemoryImage image = MemoryImage.open(memoryFile(name), 4096, null)) {
+                Packer.pack(image, out, options, null);
+            }
+        }
+        return out;
+    }
+
+    private static boolean isReadableSnapshot(Path snapshot) {
+        if (!Files.exists(snapshot)) {
+            return false;
+        }
+        try (SnapshotReader ignored = SnapshotReader.open(snapshot)) {
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
      * The raw memory file of dataset {@code name}, unpacked into the cache on first use (to a
      * temporary name, then renamed, so an interrupted unpack is never mistaken for a complete one).
      */

@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads and writes page lists: the text files that name a working set or a prefetch order.
+ * Reads page lists: the text files that name a working set or a prefetch order.
  *
  * <p>One entry per line, in order: a page number ({@code 4711} or {@code 0x1267}), an inclusive range
  * ({@code 100-163}) or a start and count ({@code 100+64}). Blank lines and text after {@code #} are
@@ -54,15 +54,6 @@ public final class PageList {
             }
         }
         return runs;
-    }
-
-    /** Writes runs one per line ({@code first+count}, or a single page number). */
-    public static void write(Path file, List<PageRun> runs) throws IOException {
-        StringBuilder sb = new StringBuilder("# page list: one page, A-B range or A+N run per line, in order\n");
-        for (PageRun r : runs) {
-            sb.append(r.pageCount() == 1 ? Long.toString(r.firstPage()) : r.firstPage() + "+" + r.pageCount()).append('\n');
-        }
-        Files.writeString(file, sb);
     }
 
     private static PageRun run(long first, long count) {
