@@ -201,7 +201,13 @@ abstract class FirecrackerDriverContract {
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError(what + ": " + e.getMessage() + "\n--- handler log ---\n" + Files.readString(log), e);
             } finally {
-                handler.close(); // ends the session once the VMM is gone; writes a recorded working set
+                // The VM is stopped: let its session see the hang-up before closing, or close() races it
+                // and reports "the handler is shutting down" instead of "VMM exited".
+                for (long deadline = System.nanoTime() + 10_000_000_000L;
+                     handler.activeSessions() > 0 && System.nanoTime() < deadline; ) {
+                    Thread.sleep(10);
+                }
+                handler.close(); // writes a recorded working set
             }
         }
         List<SessionReport> reports = handler.reports();
