@@ -60,10 +60,10 @@ final class MemorySources implements AutoCloseable {
             }
             if (config.verify()) {
                 if (memory instanceof SnapshotPages snapshot) {
-                    snapshot.reader().verify(config.restore().threads(), null);
+                    snapshot.reader().verify(config.restore().workers(), null);
                 }
                 if (ws != null) {
-                    ws.reader().verify(config.restore().threads(), null);
+                    ws.reader().verify(config.restore().workers(), null);
                 }
             }
             return new MemorySources(memory, ws);

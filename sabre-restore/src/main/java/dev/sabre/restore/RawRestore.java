@@ -29,7 +29,7 @@ public final class RawRestore {
         long chunk = options.chunkBytes();
         try (StorageFile storage = StorageFile.open(file, options.directIo())) {
             List<Thread> threads = new ArrayList<>();
-            for (int i = 0; i < options.threads(); i++) {
+            for (int i = 0; i < options.workers(); i++) {
                 threads.add(Thread.ofPlatform().daemon().name("sabre-raw-restore-" + i).start(() -> {
                     try (Arena arena = Arena.ofConfined()) {
                         MemorySegment buffer = FileIo.alignedBuffer(arena, StorageFile.bufferSizeFor(chunk));
@@ -57,7 +57,7 @@ public final class RawRestore {
             }
             return new RestoreMetrics(0, 0, readNanos.sum() / 1000, 0, installNanos.sum() / 1000,
                     (System.nanoTime() - start) / 1000, storage.bytesRead(), installed.sum(),
-                    Math.ceilDiv(memorySize, chunk), options.threads(), storage.isDirect());
+                    Math.ceilDiv(memorySize, chunk), options.workers(), storage.isDirect());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while restoring " + file, e);

@@ -2,64 +2,48 @@ package dev.sabre.restore;
 
 import dev.sabre.format.FrameInfo;
 import dev.sabre.format.SnapshotReader;
-import dev.sabre.linux.LinuxException;
 import dev.sabre.linux.Memory;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Restores a whole snapshot through an {@link Installer} as a pipeline. Decoder threads claim the next
- * chunk of frames, read it with one pread (O_DIRECT or page cache), check every frame's CRC32C before
- * decoding it (so corrupt bytes never reach guest memory) and decompress it into a buffer from a small
- * pool; installer threads take decoded chunks and install their merged runs. Reading, decompressing and
- * installing different chunks thus overlap, with as many reads in flight as decoders waiting on storage,
- * while buffers returned by the installers bound the memory in use. A page-fault handler can run it in the
- * background while the guest runs and call {@link #prioritize} so the chunk holding a faulting page is
- * decoded next.
+ * Restores a whole snapshot through an {@link Installer} with a few worker threads. Each worker claims the
+ * next chunk of frames, reads it with one pread (O_DIRECT or page cache), checks every frame's CRC32C before
+ * decoding any (so corrupt bytes never reach guest memory), decompresses the chunk into its own buffer and
+ * installs the chunk's merged runs itself while the decoded pages are still in its core's cache. Workers
+ * overlap one another's reading, decompressing and installing, with no hand-off between threads; with
+ * O_DIRECT there are more workers than cores, so reads stay in flight while the others compute. A
+ * page-fault handler runs it in the background while the guest runs and calls {@link #prioritize} so the
+ * chunk holding a faulting page is taken next.
  */
 public final class RestoreEngine implements AutoCloseable {
-    /** A read buffer and a decode buffer, handed from a decoder to an installer and back to the pool. */
-    private record Buffers(MemorySegment stored, MemorySegment raw) {}
-
-    /** Work for an installer: a decoded chunk, a zero run, or (all null) the end of the stream. */
-    private record Ready(RestorePlan.Chunk chunk, MemorySegment data, Buffers buffers, RestorePlan.Run zero) {}
-
-    private static final Ready END = new Ready(null, null, null, null);
-
     private final SnapshotReader reader;
     private final Installer installer;
     private final RestoreOptions options;
     private final RestorePlan plan;
+    private final int workers;
     private final AtomicIntegerArray claimed;
     private final AtomicInteger cursor = new AtomicInteger();
     private final ConcurrentLinkedDeque<Integer> urgent = new ConcurrentLinkedDeque<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final LongAdder mapNanos = new LongAdder();
     private final LongAdder readNanos = new LongAdder();
     private final LongAdder decodeNanos = new LongAdder();
     private final LongAdder installNanos = new LongAdder();
     private final LongAdder installed = new LongAdder();
     private final CompletableFuture<RestoreMetrics> completion = new CompletableFuture<>();
-    private final BlockingQueue<Buffers> pool = new LinkedBlockingQueue<>();
-    private final List<Buffers> allBuffers = new ArrayList<>();
-    private final BlockingQueue<Ready> ready = new LinkedBlockingQueue<>();
-    private final AtomicInteger decoders;
-    private final AtomicInteger installers;
+    private final AtomicInteger active;
     private final long startNanos;
     private volatile boolean cancelled;
     private StorageFile storage;
-    private long mapNanos;
 
     private RestoreEngine(SnapshotReader reader, Installer installer, RestoreOptions options) {
         this.startNanos = System.nanoTime();
@@ -69,26 +53,17 @@ public final class RestoreEngine implements AutoCloseable {
         this.plan = RestorePlan.of(reader, options.chunkBytes());
         int tasks = plan.chunks().size() + (options.zeroPages() ? plan.zeroRuns().size() : 0);
         this.claimed = new AtomicIntegerArray(tasks);
-        this.decoders = new AtomicInteger(options.threads());
-        this.installers = new AtomicInteger(options.installThreads());
+        this.workers = Math.max(1, Math.min(options.workers(), Math.max(1, plan.chunks().size())));
+        this.active = new AtomicInteger(workers);
     }
 
     /** Starts restoring every present page of {@code reader} in the background; see {@link #completion}. */
     public static RestoreEngine start(SnapshotReader reader, Installer installer, RestoreOptions options)
             throws IOException {
         RestoreEngine engine = new RestoreEngine(reader, installer, options);
-        try {
-            engine.allocateBuffers();
-            engine.storage = StorageFile.open(reader.path(), options.directIo());
-        } catch (IOException | RuntimeException e) {
-            engine.unmapBuffers();
-            throw e;
-        }
-        for (int i = 0; i < options.threads(); i++) {
-            Thread.ofPlatform().daemon().name("sabre-decode-" + i).start(engine::decodeLoop);
-        }
-        for (int i = 0; i < options.installThreads(); i++) {
-            Thread.ofPlatform().daemon().name("sabre-install-" + i).start(engine::installLoop);
+        engine.storage = StorageFile.open(reader.path(), options.directIo());
+        for (int i = 0; i < engine.workers; i++) {
+            Thread.ofPlatform().daemon().name("sabre-restore-" + i).start(engine::work);
         }
         return engine;
     }
@@ -132,7 +107,7 @@ public final class RestoreEngine implements AutoCloseable {
         }
     }
 
-    /** Makes the chunk holding {@code page} the next one decoded, if no decoder has taken it yet. */
+    /** Makes the chunk holding {@code page} the next one taken, if no worker has taken it yet. */
     public void prioritize(long page) {
         if (page < 0 || page >= reader.header().pageCount()) {
             return;
@@ -151,12 +126,12 @@ public final class RestoreEngine implements AutoCloseable {
         return installed.sum();
     }
 
-    /** Stops the threads after the chunks in hand; {@link #completion} then fails as cancelled. */
+    /** Stops the workers after the chunks in hand; {@link #completion} then fails as cancelled. */
     public void cancel() {
         cancelled = true;
     }
 
-    /** Cancels if still running and waits for every thread to finish. */
+    /** Cancels if still running and waits for every worker to finish. */
     @Override
     public void close() {
         cancel();
@@ -171,40 +146,6 @@ public final class RestoreEngine implements AutoCloseable {
 
     private boolean running() {
         return !cancelled && failure.get() == null;
-    }
-
-    /** Enough buffer pairs to keep every decoder and installer busy with one queued in between; mmap'd lazily. */
-    private void allocateBuffers() throws LinuxException {
-        long t0 = System.nanoTime();
-        int count = Math.min(plan.chunks().size(), options.threads() + 2 * options.installThreads());
-        for (int i = 0; i < count; i++) {
-            // Straight from mmap: page-aligned for O_DIRECT, and not zero-filled by the JVM first.
-            MemorySegment stored = Memory.mapAnonymous(StorageFile.bufferSizeFor(plan.maxStoredBytes()));
-            MemorySegment raw;
-            try {
-                raw = Memory.mapAnonymous(Math.max(4096, plan.maxRawBytes()));
-            } catch (LinuxException e) {
-                Memory.munmap(stored);
-                throw e;
-            }
-            Buffers buffers = new Buffers(stored, raw);
-            allBuffers.add(buffers);
-            pool.add(buffers);
-        }
-        mapNanos = System.nanoTime() - t0;
-    }
-
-    private void unmapBuffers() {
-        for (Buffers b : allBuffers) {
-            for (MemorySegment segment : List.of(b.stored(), b.raw())) {
-                try {
-                    Memory.munmap(segment);
-                } catch (LinuxException e) {
-                    // nothing to do: the address range stays reserved until exit
-                }
-            }
-        }
-        allBuffers.clear();
     }
 
     private int nextTask() {
@@ -223,43 +164,59 @@ public final class RestoreEngine implements AutoCloseable {
         return -1;
     }
 
-    private void decodeLoop() {
+    private void work() {
+        MemorySegment stored = null, raw = null;
         try {
+            long t0 = System.nanoTime();
+            // Straight from mmap: page-aligned for O_DIRECT, and not zero-filled by the JVM first.
+            stored = Memory.mapAnonymous(StorageFile.bufferSizeFor(Math.max(1, plan.maxStoredBytes())));
+            raw = Memory.mapAnonymous(Math.max(4096, plan.maxRawBytes()));
+            mapNanos.add(System.nanoTime() - t0);
+            long pageSize = reader.header().pageSize();
             int task;
             while (running() && (task = nextTask()) >= 0) {
                 if (task >= plan.chunks().size()) {
-                    ready.add(new Ready(null, null, null, plan.zeroRuns().get(task - plan.chunks().size())));
+                    RestorePlan.Run zero = plan.zeroRuns().get(task - plan.chunks().size());
+                    long t1 = System.nanoTime();
+                    installed.add(installer.zero(zero.firstPage() * pageSize, zero.pages() * pageSize));
+                    installNanos.add(System.nanoTime() - t1);
                     continue;
                 }
-                Buffers buffers = pool.take();
-                try {
-                    if (!running()) {
-                        break;
-                    }
-                    RestorePlan.Chunk chunk = plan.chunks().get(task);
-                    ready.add(new Ready(chunk, decode(chunk, buffers), buffers, null));
-                    buffers = null;
-                } finally {
-                    if (buffers != null) {
-                        pool.add(buffers);
-                    }
+                RestorePlan.Chunk chunk = plan.chunks().get(task);
+                MemorySegment data = decode(chunk, stored, raw);
+                long t1 = System.nanoTime();
+                for (RestorePlan.Run run : chunk.runs()) {
+                    installed.add(installer.copy(run.firstPage() * pageSize,
+                            data.asSlice(run.rawOffset(), run.pages() * pageSize)));
                 }
+                installNanos.add(System.nanoTime() - t1);
             }
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
         } finally {
-            if (decoders.decrementAndGet() == 0) {
-                for (int i = 0; i < options.installThreads(); i++) {
-                    ready.add(END);
-                }
+            unmap(stored);
+            unmap(raw);
+            if (active.decrementAndGet() == 0) {
+                finish();
+            }
+        }
+    }
+
+    private static void unmap(MemorySegment segment) {
+        if (segment != null) {
+            try {
+                Memory.munmap(segment);
+            } catch (IOException e) {
+                // nothing to do: the address range stays reserved until exit
             }
         }
     }
 
     /** Reads and checks a chunk, then decodes it; returns its decoded pages (the read buffer if all raw). */
-    private MemorySegment decode(RestorePlan.Chunk chunk, Buffers buffers) throws IOException {
+    private MemorySegment decode(RestorePlan.Chunk chunk, MemorySegment storedBuffer, MemorySegment rawBuffer)
+            throws IOException {
         long t0 = System.nanoTime();
-        MemorySegment stored = storage.read(chunk.fileOffset(), chunk.storedBytes(), buffers.stored());
+        MemorySegment stored = storage.read(chunk.fileOffset(), chunk.storedBytes(), storedBuffer);
         long t1 = System.nanoTime();
         readNanos.add(t1 - t0);
         boolean allRaw = true;
@@ -280,7 +237,7 @@ public final class RestoreEngine implements AutoCloseable {
         for (int f = chunk.firstFrame(); f < chunk.firstFrame() + chunk.frameCount(); f++) {
             FrameInfo frame = reader.frames().get(f);
             MemorySegment frameStored = stored.asSlice(pos, frame.storedLength());
-            MemorySegment raw = buffers.raw().asSlice(rawPos, reader.frameBytes(f));
+            MemorySegment raw = rawBuffer.asSlice(rawPos, reader.frameBytes(f));
             if (frame.compressed()) {
                 reader.decodeFrame(f, frameStored, raw);
             } else {
@@ -290,60 +247,20 @@ public final class RestoreEngine implements AutoCloseable {
             rawPos += reader.frameBytes(f);
         }
         decodeNanos.add(System.nanoTime() - t1);
-        return buffers.raw();
-    }
-
-    private void installLoop() {
-        try {
-            long pageSize = reader.header().pageSize();
-            while (true) {
-                Ready work = ready.take();
-                if (work == END) {
-                    return;
-                }
-                try {
-                    if (running()) {
-                        long t0 = System.nanoTime();
-                        if (work.zero() != null) {
-                            installed.add(installer.zero(work.zero().firstPage() * pageSize, work.zero().pages() * pageSize));
-                        } else {
-                            for (RestorePlan.Run run : work.chunk().runs()) {
-                                installed.add(installer.copy(run.firstPage() * pageSize,
-                                        work.data().asSlice(run.rawOffset(), run.pages() * pageSize)));
-                            }
-                        }
-                        installNanos.add(System.nanoTime() - t0);
-                    }
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t); // keep draining, so decoders get their buffers back
-                } finally {
-                    if (work.buffers() != null) {
-                        pool.add(work.buffers());
-                    }
-                }
-            }
-        } catch (Throwable t) {
-            failure.compareAndSet(null, t);
-        } finally {
-            if (installers.decrementAndGet() == 0) {
-                finish();
-            }
-        }
+        return rawBuffer;
     }
 
     private void finish() {
         storage.close();
-        unmapBuffers();
         Throwable t = failure.get();
         if (t != null) {
             completion.completeExceptionally(t);
         } else if (cancelled && !allClaimed()) {
             completion.completeExceptionally(new IOException("restore of " + reader.path() + " cancelled"));
         } else {
-            completion.complete(new RestoreMetrics(mapNanos / 1000, 0, readNanos.sum() / 1000,
+            completion.complete(new RestoreMetrics(mapNanos.sum() / 1000, 0, readNanos.sum() / 1000,
                     decodeNanos.sum() / 1000, installNanos.sum() / 1000, (System.nanoTime() - startNanos) / 1000,
-                    storage.bytesRead(), installed.sum(), reader.frames().size(),
-                    options.threads() + options.installThreads(), storage.isDirect()));
+                    storage.bytesRead(), installed.sum(), reader.frames().size(), workers, storage.isDirect()));
         }
     }
 

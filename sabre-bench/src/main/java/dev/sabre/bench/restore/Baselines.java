@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** The reference points every restore is compared with, measured in the same run on the same pages. */
 final class Baselines {
+    private static final int FLOOR_PIECE_PAGES = 64;
+
     private Baselines() {}
 
     /** Writes the pages of {@code runs} back to back, raw, as REAP's working-set file. */
@@ -77,13 +79,22 @@ final class Baselines {
         long total = runs.stream().mapToLong(PageRun::pageCount).sum() * 4096L;
         MemorySegment buffer = Memory.mapAnonymous(total);
         try {
-            long[] at = new long[runs.size()];
             long pos = 0;
-            for (int i = 0; i < runs.size(); i++) {
-                PageRun run = runs.get(i);
-                at[i] = pos;
+            for (PageRun run : runs) {
                 Memory.copy(source.asSlice(run.firstPage() * 4096, run.pageCount() * 4096L), buffer.asSlice(pos));
                 pos += run.pageCount() * 4096L;
+            }
+            // Runs cut into pieces of at most 256 KiB, so that threads share even one long run.
+            List<PageRun> pieces = new ArrayList<>();
+            List<Long> at = new ArrayList<>();
+            pos = 0;
+            for (PageRun run : runs) {
+                for (long p = 0; p < run.pageCount(); p += FLOOR_PIECE_PAGES) {
+                    int n = (int) Math.min(FLOOR_PIECE_PAGES, run.pageCount() - p);
+                    pieces.add(new PageRun(run.firstPage() + p, n));
+                    at.add(pos);
+                    pos += n * 4096L;
+                }
             }
             AtomicInteger next = new AtomicInteger();
             List<Thread> workers = new ArrayList<>();
@@ -93,9 +104,9 @@ final class Baselines {
                 workers.add(Thread.ofPlatform().start(() -> {
                     int i;
                     try {
-                        while ((i = next.getAndIncrement()) < runs.size()) {
-                            PageRun run = runs.get(i);
-                            installer.copy(run.firstPage() * 4096, buffer.asSlice(at[i], run.pageCount() * 4096L));
+                        while ((i = next.getAndIncrement()) < pieces.size()) {
+                            PageRun run = pieces.get(i);
+                            installer.copy(run.firstPage() * 4096, buffer.asSlice(at.get(i), run.pageCount() * 4096L));
                         }
                     } catch (Throwable e) {
                         failures.add(e);

@@ -153,16 +153,21 @@ final class RestoreBench {
         long pages = runs.stream().mapToLong(PageRun::pageCount).sum();
         long memorySize = memory.byteSize();
         List<Row> rows = new ArrayList<>();
+        // The headline set (the targets) gets at least 5 repetitions: the machines are noisy.
+        int repeat = set.equals("nonzero") ? Math.max(5, config.repeat()) : config.repeat();
         Path rawWs = work.resolve(set + "-" + sparsity + ".ws.raw");
         Baselines.writeRawWorkingSet(memory, runs, rawWs);
         // The floor is the faster of one thread and the restore's thread count: installs may not scale.
         long floor = Long.MAX_VALUE;
-        for (int threads : new int[] {1, config.threads()}) {
-            floor = Math.min(floor, median(() -> {
+        int cores = Runtime.getRuntime().availableProcessors();
+        for (int threads : new int[] {1, config.threads() > 0 ? config.threads() : cores}) {
+            long us = median(repeat, () -> {
                 try (RegisteredMemory target = new RegisteredMemory(memorySize)) {
                     return Baselines.copyFloor(memory, runs, target.installer, threads);
                 }
-            }));
+            });
+            progress.printf(Locale.ROOT, "  UFFDIO_COPY floor on %d thread%s: %.2f ms%n", threads, threads == 1 ? "" : "s", us / 1000.0);
+            floor = Math.min(floor, us);
         }
         long floorUs = floor;
         long[] reap = new long[2];
@@ -171,7 +176,7 @@ final class RestoreBench {
             if (!direct) {
                 warm(rawWs);
             }
-            reap[cold] = median(() -> {
+            reap[cold] = median(repeat, () -> {
                 try (RegisteredMemory target = new RegisteredMemory(memorySize)) {
                     return Baselines.reapPassthrough(rawWs, runs, target.installer, direct);
                 }
@@ -195,7 +200,7 @@ final class RestoreBench {
                 }
                 RestoreOptions options = RestoreOptions.defaults().withThreads(v.threads()).withDirectIo(direct);
                 RestoreMetrics[] best = new RestoreMetrics[1];
-                long us = median(() -> {
+                long us = median(repeat, () -> {
                     try (RegisteredMemory target = new RegisteredMemory(memorySize)) {
                         RestoreMetrics m = RestoreEngine.restore(snapshot, target.installer, options);
                         best[0] = m;
@@ -218,8 +223,8 @@ final class RestoreBench {
         long run() throws Exception;
     }
 
-    private long median(Measurement m) throws Exception {
-        long[] samples = new long[config.repeat()];
+    private long median(int repeat, Measurement m) throws Exception {
+        long[] samples = new long[repeat];
         for (int i = 0; i < samples.length; i++) {
             samples[i] = m.run();
         }

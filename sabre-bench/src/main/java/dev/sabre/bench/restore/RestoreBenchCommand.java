@@ -43,8 +43,8 @@ public final class RestoreBenchCommand implements Callable<Integer> {
     @Option(names = "--pages", paramLabel = "N", description = "Pages per sweep working set (default 16384, --full 32768).")
     Long pages;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Restore threads (default: 2 per core).")
-    int threads = 2 * Runtime.getRuntime().availableProcessors();
+    @Option(names = "--threads", paramLabel = "N", description = "Restore threads (default: 1 per core warm, 2 per core cold).")
+    int threads;
 
     @Option(names = "--repeat", paramLabel = "N", description = "Repetitions per point, the median is reported (default 3, --full 5).")
     Integer repeat;
@@ -61,11 +61,12 @@ public final class RestoreBenchCommand implements Callable<Integer> {
         variants.add(new RestoreBench.Variant("default", CodecId.LZ4, 1, threads));
         variants.add(new RestoreBench.Variant("default", CodecId.DEFLATE, 1, threads));
         variants.add(new RestoreBench.Variant("partition", CodecId.ZSTD, 1, threads));
+        variants.add(new RestoreBench.Variant("partition", CodecId.LZ4, 1, threads));
         variants.add(new RestoreBench.Variant("single", CodecId.ZSTD, 1, threads));
         variants.add(new RestoreBench.Variant("passthrough", CodecId.NONE, 0, threads));
         if (full) {
+            variants.add(new RestoreBench.Variant("partition", CodecId.DEFLATE, 1, threads));
             for (CodecId codec : List.of(CodecId.LZ4, CodecId.DEFLATE)) {
-                variants.add(new RestoreBench.Variant("partition", codec, 1, threads));
                 variants.add(new RestoreBench.Variant("single", codec, 1, threads));
             }
             variants.add(new RestoreBench.Variant("default", CodecId.ZSTD, 3, threads));
