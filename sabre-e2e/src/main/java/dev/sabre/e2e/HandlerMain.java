@@ -46,7 +46,7 @@ public final class HandlerMain {
         CodecId codec = CodecId.parse(wsCodec);
         HandlerConfig config = HandlerConfig.of(socket, snapshot, Strategy.parse(strategy))
                 .withWorkingSet(ws)
-                .withWorkingSetCodec(codec, codec == CodecId.NONE ? 0 : codec.defaultLevel())
+                .withWorkingSetCodec(codec, 0)
                 .withControl(control)
                 .withRestore(threads > 0 ? RestoreOptions.defaults().withDirectIo(directIo).withThreads(threads)
                         : RestoreOptions.defaults().withDirectIo(directIo));

@@ -40,15 +40,10 @@ import java.util.Map;
  * is stopped before it returns or throws; a handler that dies takes its VM down with it.
  */
 public final class Orchestrator {
-    /** Frames of the compressed files: 64 KiB, as the handler writes compressed working sets. */
+    /** Frames of the compressed whole memory: 64 KiB, so a lazy fault decodes little. */
     private static final int FRAME_PAGES = 16;
     /** zstd level of the whole memory: 3, quick to pack hundreds of MiB. */
     private static final int SNAPSHOT_LEVEL = 3;
-    /**
-     * zstd level of the working set: 9, a few MiB packed once per snapshot; about 6 % smaller than level 3 on
-     * fibonacci, and zstd decompresses every level equally fast.
-     */
-    private static final int WS_LEVEL = 9;
     private static final int PAGE_SIZE = 4096;
     private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(30);
 
@@ -168,7 +163,8 @@ public final class Orchestrator {
             FunctionSnapshot fs = new FunctionSnapshot(tmp, Snapshot.load(tmp), input, first, first.equals(second));
             fs.checkReply(function + " before its snapshot", second);
             progress.step(function + ": snapshot taken; packing its memory into " + fs.sabreFile().getFileName());
-            packMemory(fs.snapshot().memoryFile(), fs.sabreFile(), null, SNAPSHOT_LEVEL);
+            pack(fs.snapshot().memoryFile(), fs.sabreFile(), PackOptions.defaults().withCodec(CodecId.ZSTD, SNAPSHOT_LEVEL)
+                    .withPolicy(PackPolicy.FIXED, FRAME_PAGES));
             fs.save();
             Cache.deleteTree(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -209,7 +205,7 @@ public final class Orchestrator {
             try (SnapshotReader raw = SnapshotReader.open(fs.rawWorkingSet())) {
                 order = raw.prefetchOrder();
             }
-            packMemory(fs.snapshot().memoryFile(), fs.compressedWorkingSet(), order, WS_LEVEL);
+            pack(fs.snapshot().memoryFile(), fs.compressedWorkingSet(), PackOptions.workingSet(order, CodecId.ZSTD, 0));
             progress.step(String.format("%s: working set of %d pages: %.1f MiB raw, %.1f MiB compressed", fs.function(),
                     order.stream().mapToLong(PageRun::pageCount).sum(), FunctionSnapshot.size(fs.rawWorkingSet()) / 1048576.0,
                     FunctionSnapshot.size(fs.compressedWorkingSet()) / 1048576.0));
@@ -225,16 +221,8 @@ public final class Orchestrator {
         }
     }
 
-    /**
-     * Packs the memory file into a compressed .sabre (zstd, 64 KiB frames): the whole memory, or only
-     * {@code pages} in that order (a working set). Written under a temporary name, then renamed.
-     */
-    static void packMemory(Path memory, Path out, List<PageRun> pages, int level) throws IOException {
-        PackOptions options = PackOptions.defaults().withCodec(CodecId.ZSTD, level)
-                .withPolicy(PackPolicy.FIXED, FRAME_PAGES);
-        if (pages != null) {
-            options = options.withPages(pages);
-        }
+    /** Packs the memory file into a .sabre, written under a temporary name, then renamed. */
+    static void pack(Path memory, Path out, PackOptions options) throws IOException {
         List<long[]> extents = SparseFile.dataExtents(memory).stream().map(e -> new long[] {e.offset(), e.length()}).toList();
         Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp");
         try (MemoryImage image = MemoryImage.open(memory, PAGE_SIZE, extents, true)) {

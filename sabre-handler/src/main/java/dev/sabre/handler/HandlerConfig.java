@@ -15,7 +15,7 @@ import java.time.Duration;
  * @param workingSet       reap / reap-compressed: the working-set .sabre to prefetch; reap-record: where to
  *                         write it (VMM n > 1 writes {@code NAME.n.sabre}); else unused
  * @param wsCodec          codec of a recorded working set ({@link CodecId#NONE}: raw, as REAPRecord)
- * @param wsLevel          its compression level
+ * @param wsLevel          its compression level; 0 picks the working-set default ({@link dev.sabre.format.PackOptions#workingSet})
  * @param control          optional control socket for RECORD / STOP_RECORD / STATS; null for none
  * @param restore          threads, O_DIRECT and chunk size of prefetches and eager restores
  * @param verify           check every frame's checksum at start, before serving anything

@@ -3,7 +3,6 @@ package dev.sabre.handler;
 import dev.sabre.codec.CodecId;
 import dev.sabre.format.MemoryImage;
 import dev.sabre.format.PackOptions;
-import dev.sabre.format.PackPolicy;
 import dev.sabre.format.PageRun;
 import dev.sabre.format.Packer;
 import dev.sabre.linux.Fds;
@@ -18,8 +17,7 @@ import java.util.List;
 
 /**
  * Writes a recorded working set as a .sabre snapshot holding only those pages, its prefetch order the
- * fault order: raw frames of up to 1 MiB (REAP, passthrough) or 64 KiB compressed frames (REAP
- * compressed). A raw memory file is packed directly; pages of a .sabre source are first materialized into
+ * fault order, as {@link PackOptions#workingSet} lays it out: raw (REAP) or compressed. A raw memory file is packed directly; pages of a .sabre source are first materialized into
  * a sparse temporary file.
  */
 final class WorkingSetWriter {
@@ -27,9 +25,7 @@ final class WorkingSetWriter {
 
     static Packer.Result write(List<PageRun> runs, PageSource source, Path memoryPath, Path out, CodecId codec, int level)
             throws IOException {
-        PackOptions options = PackOptions.defaults().withPages(runs).withThreads(2);
-        options = codec == CodecId.NONE ? options.withPolicy(PackPolicy.PASSTHROUGH, 256)
-                : options.withCodec(codec, level).withPolicy(PackPolicy.FIXED, 16);
+        PackOptions options = PackOptions.workingSet(runs, codec, level).withThreads(2);
         if (source instanceof RawMemoryPages) {
             try (MemoryImage image = MemoryImage.open(memoryPath, source.pageSize(), null)) {
                 return Packer.pack(image, out, options, null);

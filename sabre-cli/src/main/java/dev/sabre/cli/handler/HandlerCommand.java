@@ -38,7 +38,7 @@ public final class HandlerCommand implements Callable<Integer> {
     @Option(names = "--ws-codec", paramLabel = "CODEC", description = "Codec of recorded working sets: none (default, REAPRecord), zstd, lz4, deflate.")
     String wsCodec = "none";
 
-    @Option(names = "--ws-level", paramLabel = "N", description = "Its level (default: the codec's default).")
+    @Option(names = "--ws-level", paramLabel = "N", description = "Its level (default: 19 for zstd, which packs a few MiB once; else the codec's default).")
     Integer wsLevel;
 
     @Option(names = "--control", paramLabel = "PATH", description = "Control socket for RECORD / STOP_RECORD / STATS.")
@@ -75,7 +75,7 @@ public final class HandlerCommand implements Callable<Integer> {
         }
         HandlerConfig config = HandlerConfig.of(socket, snapshot, Strategy.parse(strategy))
                 .withWorkingSet(workingSet)
-                .withWorkingSetCodec(codec, wsLevel != null ? wsLevel : codec == CodecId.NONE ? 0 : codec.defaultLevel())
+                .withWorkingSetCodec(codec, wsLevel != null ? wsLevel : 0)
                 .withControl(control).withRestore(restore).withVerify(verify).withKillUnservable(!noKill);
         PageFaultHandler handler = PageFaultHandler.start(config);
         if (json) {
