@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 /** {@code sabre bench format DATASET}: what the snapshot format gains over the raw memory file, measured in one run. */
 @Command(name = "format", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Pack a real memory with each given configuration and measure, against the raw file in the same run:",
-                "size ratio, unpacking into memory (O_DIRECT read of the snapshot + decode) vs an O_DIRECT read of the raw file,",
+                "size ratio, unpacking into memory from storage (snapshot evicted from the page cache first) vs an O_DIRECT read of the raw file,",
                 "and the latency of decoding one random page."})
 public final class FormatBenchCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DATASET", description = "A dataset name from shared/datasets or a raw memory file.")
@@ -51,7 +51,7 @@ public final class FormatBenchCommand implements Callable<Integer> {
                 + "unpack_speedup,page_p50_us,page_p99_us,page_max_us,threads");
         PrintStream o = System.out;
         o.printf("%-22s %10s %8s | %11s %11s %10s %8s | %8s %8s %8s%n", "config", "snapshot", "ratio", "raw O_DIRECT",
-                "snap O_DIRECT", "decode", "speedup", "page p50", "page p99", "page max");
+                "snap O_DIRECT", "unpack", "speedup", "page p50", "page p99", "page max");
         for (String config : configs == null ? List.of(defaultConfig()) : configs) {
             PackOptions options = parse(config).withThreads(threads);
             Path snapshot = Files.createTempFile(raw.toAbsolutePath().getParent(), "bench-", ".sabre");
