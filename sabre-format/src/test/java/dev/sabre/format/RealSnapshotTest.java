@@ -127,4 +127,41 @@ class RealSnapshotTest {
             assertEquals(Files.size(raw), Files.size(back));
         }
     }
+
+    @Test
+    void workingSetsArePackedRawOrAsZstd19In256KiBFrames() throws IOException {
+        // Real non-zero pages in a scrambled order: 64-page blocks taken back to front.
+        List<PageRun> workingSet = new ArrayList<>();
+        for (long block = 2000; block >= 0; block -= 64) {
+            for (long p = block; p < block + 64; p++) {
+                if (original.asSlice(p * 4096, 4096).mismatch(MemorySegment.ofArray(new byte[4096])) >= 0) {
+                    workingSet.add(new PageRun(p, 1));
+                }
+            }
+        }
+        long[] sizes = new long[2];
+        for (CodecId codec : List.of(CodecId.NONE, CodecId.ZSTD)) {
+            Path snap = dir.resolve("ws-" + codec.label() + ".sabre");
+            try (MemoryImage image = MemoryImage.open(raw, 4096, null)) {
+                Packer.pack(image, snap, PackOptions.workingSet(workingSet, codec, 0), null);
+            }
+            sizes[codec == CodecId.NONE ? 0 : 1] = Files.size(snap);
+            try (SnapshotReader reader = SnapshotReader.open(snap)) {
+                assertEquals(codec, reader.header().codec());
+                assertEquals(codec == CodecId.NONE ? 0 : 19, reader.header().level());
+                for (FrameInfo frame : reader.frames()) {
+                    assertTrue(frame.pageCount() <= (codec == CodecId.NONE ? 256 : 64), "frame of " + frame.pageCount() + " pages");
+                    if (codec == CodecId.NONE) {
+                        assertTrue(!frame.compressed(), "a raw working set stores raw frames");
+                    }
+                }
+                MemorySegment page = arena.allocate(4096);
+                for (PageRun run : workingSet) {
+                    reader.readPage(run.firstPage(), page);
+                    assertEquals(-1, page.mismatch(original.asSlice(run.firstPage() * 4096, 4096)), "page " + run.firstPage());
+                }
+            }
+        }
+        assertTrue(sizes[1] * 2 < sizes[0], "compressed " + sizes[1] + " bytes vs raw " + sizes[0]);
+    }
 }
