@@ -4,7 +4,10 @@ import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.VmmException;
 
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -84,10 +87,7 @@ public final class EndToEnd {
                     fs = orchestrator.recordWorkingSet(fs);
                 }
                 snapshots.add(fs);
-                List<Measurement> measured = new ArrayList<>();
-                for (RestoreStrategy strategy : options.strategies()) {
-                    measured.addAll(measure(fs, strategy, options, cold));
-                }
+                List<Measurement> measured = measure(fs, options.strategies(), options, cold);
                 rows.addAll(measured);
                 Report.targets(measured).lines().forEach(line -> progress.step("done: " + line));
             } catch (VmmException | IllegalStateException e) {
@@ -99,28 +99,53 @@ public final class EndToEnd {
         return new Result(rows, failures, cacheNote, snapshots);
     }
 
-    private List<Measurement> measure(FunctionSnapshot fs, RestoreStrategy strategy, Options options, boolean cold) {
+    /**
+     * Measures the strategies in rounds: each round restores once with every strategy, starting one further
+     * along the list each time, so that drift on a noisy host (a neighbour's load, the host's disk cache)
+     * falls on all strategies alike rather than on whichever ran last. Each strategy keeps one handler for
+     * the whole run, as a deployment would. Rows come back grouped by strategy, in repetition order.
+     */
+    private List<Measurement> measure(FunctionSnapshot fs, List<RestoreStrategy> strategies, Options options,
+                                      boolean cold) {
+        Map<RestoreStrategy, HandlerProcess> handlers = new LinkedHashMap<>();
         List<Measurement> rows = new ArrayList<>();
-        try (HandlerProcess handler = orchestrator.startHandler(fs, strategy)) {
+        try {
+            for (RestoreStrategy strategy : strategies) {
+                handlers.put(strategy, orchestrator.startHandler(fs, strategy));
+            }
             for (int i = 1; i <= options.warmups(); i++) {
-                progress.step(String.format("%s %s: warm-up %d/%d", fs.function(), strategy, i, options.warmups()));
-                orchestrator.coldStart(fs, strategy, handler, 0, false);
+                for (RestoreStrategy strategy : strategies) {
+                    progress.step(String.format("%s %s: warm-up %d/%d", fs.function(), strategy, i, options.warmups()));
+                    orchestrator.coldStart(fs, strategy, handlers.get(strategy), 0, false);
+                }
             }
             for (int rep = 1; rep <= options.repetitions(); rep++) {
-                if (cold) {
-                    String why = PageCache.drop();
-                    if (why != null) {
-                        throw new VmmException("cannot drop the page caches any more: " + why);
+                for (int k = 0; k < strategies.size(); k++) {
+                    RestoreStrategy strategy = strategies.get((rep - 1 + k) % strategies.size());
+                    if (cold) {
+                        String why = PageCache.drop();
+                        if (why != null) {
+                            throw new VmmException("cannot drop the page caches any more: " + why);
+                        }
                     }
+                    Measurement m = orchestrator.coldStart(fs, strategy, handlers.get(strategy), rep, cold);
+                    rows.add(m);
+                    progress.step(String.format("%s %s %d/%d: restore %.1f ms, cold start %.1f ms, total %.1f ms%s",
+                            fs.function(), strategy, rep, options.repetitions(), m.restoreMicros() / 1000.0,
+                            m.coldStartMicros() / 1000.0, m.totalMicros() / 1000.0,
+                            m.faults() < 0 ? "" : ", " + m.faults() + " faults"));
                 }
-                Measurement m = orchestrator.coldStart(fs, strategy, handler, rep, cold);
-                rows.add(m);
-                progress.step(String.format("%s %s %d/%d: restore %.1f ms, cold start %.1f ms, total %.1f ms%s",
-                        fs.function(), strategy, rep, options.repetitions(), m.restoreMicros() / 1000.0,
-                        m.coldStartMicros() / 1000.0, m.totalMicros() / 1000.0,
-                        m.faults() < 0 ? "" : ", " + m.faults() + " faults"));
+            }
+        } finally {
+            for (HandlerProcess handler : handlers.values()) {
+                if (handler != null) {
+                    handler.close();
+                }
             }
         }
+        List<String> order = strategies.stream().map(RestoreStrategy::label).toList();
+        rows.sort(Comparator.comparingInt((Measurement m) -> order.indexOf(m.strategy()))
+                .thenComparingInt(Measurement::repetition));
         return rows;
     }
 }

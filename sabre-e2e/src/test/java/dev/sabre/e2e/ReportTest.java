@@ -37,9 +37,23 @@ class ReportTest {
         assertTrue(targets.contains("-11.1% vs reap 450.0 ms (target < 0%: met)"), targets);
         assertTrue(targets.contains("-20.0% vs file 500.0 ms (target <= 0%: met)"), targets);
         assertTrue(targets.contains("= 0.33 (target <= 0.33: met)"), targets);
+        assertTrue(targets.contains("lower than reap in 3 of 3 rounds"), targets);
         String table = Report.table(rows);
         assertEquals(2 + 4, table.lines().count(), table);
         assertTrue(table.contains("400.0 [400.0-400.0]"), table);
+    }
+
+    @Test
+    void roundsWonPairRepetitions() {
+        List<Measurement> rows = new ArrayList<>();
+        long[] reap = {400_000, 500_000, 300_000, 450_000};
+        long[] compressed = {390_000, 510_000, 290_000, 460_000};
+        for (int rep = 1; rep <= reap.length; rep++) {
+            rows.add(row("reap", rep, reap[rep - 1], 9 << 20));
+            rows.add(row("reap-compressed", rep, compressed[rep - 1], 3 << 20));
+        }
+        String targets = Report.targets(rows);
+        assertTrue(targets.contains("lower than reap in 2 of 4 rounds"), targets);
     }
 
     private static Measurement row(String strategy, int rep, long cold, long ws) {
