@@ -98,8 +98,8 @@ public final class DemoCommand implements Callable<Integer> {
     private static String describe(PackOptions d) {
         String frames = d.policy() == dev.sabre.format.PackPolicy.PAGE ? "one page per frame"
                 : "frames of up to %d pages".formatted(d.framePages());
-        return "%s level %d, policy %s (%s), dedup %s".formatted(d.codec().label(), d.level(), d.policy().label(), frames,
-                d.dedup() ? "on" : "off");
+        return "%s level %d%s, policy %s (%s), dedup %s".formatted(d.codec().label(), d.level(),
+                d.rawLiterals() ? " with raw literals" : "", d.policy().label(), frames, d.dedup() ? "on" : "off");
     }
 
     private static void check(int exit) {

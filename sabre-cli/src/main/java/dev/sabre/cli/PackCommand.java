@@ -56,6 +56,11 @@ public final class PackCommand implements Callable<Integer> {
     @Option(names = "--no-dedup", description = "Store identical pages separately.")
     boolean noDedup;
 
+    @Option(names = "--literals", paramLabel = "MODE",
+            description = "zstd literals: auto (default: raw in one-page frames, which then decode about 1.5x faster "
+                    + "for about 9 %% more bytes; Huffman-coded in larger frames), huffman or raw.")
+    String literals = "auto";
+
     @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all cores).")
     int threads = Runtime.getRuntime().availableProcessors();
 
@@ -88,6 +93,7 @@ public final class PackCommand implements Callable<Integer> {
                 .withCodec(codecId, level != null ? level : codecId.defaultLevel())
                 .withPolicy(packPolicy, Math.toIntExact(frameBytes / page))
                 .withDedup(!noDedup)
+                .withLiterals(parseLiterals(literals))
                 .withThreads(threads);
         if (pages != null) {
             options = options.withPages(PageList.read(pages));
@@ -114,4 +120,13 @@ public final class PackCommand implements Callable<Integer> {
         return 0;
     }
 
+
+    private static PackOptions.Literals parseLiterals(String mode) {
+        for (PackOptions.Literals l : PackOptions.Literals.values()) {
+            if (l.name().equalsIgnoreCase(mode)) {
+                return l;
+            }
+        }
+        throw new IllegalArgumentException("--literals " + mode + ": expected auto, huffman or raw");
+    }
 }

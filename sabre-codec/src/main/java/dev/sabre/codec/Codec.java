@@ -35,6 +35,21 @@ public interface Codec {
      */
     void decompress(MemorySegment src, MemorySegment dst) throws CodecException;
 
+    /**
+     * A codec like this one that stores literals raw where the algorithm can (zstd: no Huffman table per
+     * frame). zstd rebuilds that table for every frame, which for a one-page frame is about a third of the
+     * decode time; raw literals make such frames decode about 1.5x faster for about 10 % more bytes.
+     * Streams stay standard and decode with any decoder. Codecs without the choice return themselves.
+     */
+    default Codec withRawLiterals() {
+        return this;
+    }
+
+    /** Whether this codec stores literals raw (see {@link #withRawLiterals}). */
+    default boolean rawLiterals() {
+        return false;
+    }
+
     default int compress(byte[] src, byte[] dst) {
         return compress(MemorySegment.ofArray(src), MemorySegment.ofArray(dst));
     }

@@ -25,7 +25,11 @@ final class ZstdContextCodec implements Codec {
     private static final Cleaner CLEANER = Cleaner.create();
     private static final Bindings BINDINGS = Bindings.load();
 
+    /** ZSTD_c_compressionLevel, and the experimental ZSTD_c_literalCompressionMode with ZSTD_ps_disable. */
+    private static final int PARAM_LEVEL = 100, PARAM_LITERAL_MODE = 1002, LITERALS_RAW = 2;
+
     private final int level;
+    private final boolean rawLiterals;
     private final Contexts contexts;
     /** Native staging for heap inputs and outputs: the downcalls take native memory only. */
     private MemorySegment stagingIn = MemorySegment.NULL;
@@ -38,11 +42,16 @@ final class ZstdContextCodec implements Codec {
     }
 
     ZstdContextCodec(int level) {
+        this(level, false);
+    }
+
+    private ZstdContextCodec(int level, boolean rawLiterals) {
         if (BINDINGS.error != null) {
             throw new IllegalStateException(BINDINGS.error);
         }
         this.level = level;
-        this.contexts = new Contexts();
+        this.rawLiterals = rawLiterals;
+        this.contexts = new Contexts(level, rawLiterals);
         CLEANER.register(this, contexts);
     }
 
@@ -59,6 +68,16 @@ final class ZstdContextCodec implements Codec {
     @Override
     public String backend() {
         return "native libzstd";
+    }
+
+    @Override
+    public Codec withRawLiterals() {
+        return rawLiterals ? this : new ZstdContextCodec(level, true);
+    }
+
+    @Override
+    public boolean rawLiterals() {
+        return rawLiterals;
     }
 
     @Override
@@ -80,7 +99,8 @@ final class ZstdContextCodec implements Codec {
         MemorySegment out = dst.isNative() ? dst : stagingOut(dst.byteSize());
         long written;
         try {
-            written = (long) BINDINGS.compressCCtx.invokeExact(contexts.cctx(), out, out.byteSize(), in, in.byteSize(), level);
+            // The level and literal mode are set once on the context (see Contexts); they stick across calls.
+            written = (long) BINDINGS.compress2.invokeExact(contexts.cctx(), out, out.byteSize(), in, in.byteSize());
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
@@ -156,14 +176,27 @@ final class ZstdContextCodec implements Codec {
 
     /** The native contexts, created on first use and freed by the cleaner when the codec is unreachable. */
     private static final class Contexts implements Runnable {
+        private final int level;
+        private final boolean rawLiterals;
         private MemorySegment cctx = MemorySegment.NULL;
         private MemorySegment dctx = MemorySegment.NULL;
 
+        Contexts(int level, boolean rawLiterals) {
+            this.level = level;
+            this.rawLiterals = rawLiterals;
+        }
+
         MemorySegment cctx() throws Throwable {
             if (cctx.equals(MemorySegment.NULL)) {
-                cctx = (MemorySegment) BINDINGS.createCCtx.invokeExact();
-                if (cctx.equals(MemorySegment.NULL)) {
+                MemorySegment created = (MemorySegment) BINDINGS.createCCtx.invokeExact();
+                if (created.equals(MemorySegment.NULL)) {
                     throw new OutOfMemoryError("ZSTD_createCCtx");
+                }
+                cctx = created; // freed by run() from here on, even if a parameter is refused
+                checkError((long) BINDINGS.setParameter.invokeExact(cctx, PARAM_LEVEL, level), "CCtx_setParameter(level)");
+                if (rawLiterals) {
+                    checkError((long) BINDINGS.setParameter.invokeExact(cctx, PARAM_LITERAL_MODE, LITERALS_RAW),
+                            "CCtx_setParameter(literal compression mode)");
                 }
             }
             return cctx;
@@ -196,7 +229,7 @@ final class ZstdContextCodec implements Codec {
 
     /** Method handles into the bundled libzstd; {@code error} says why they are missing, if they are. */
     private static final class Bindings {
-        MethodHandle createCCtx, freeCCtx, compressCCtx, createDCtx, freeDCtx, decompressDCtx, compressBound, isError, getErrorName;
+        MethodHandle createCCtx, freeCCtx, setParameter, compress2, createDCtx, freeDCtx, decompressDCtx, compressBound, isError, getErrorName;
         String error;
 
         static Bindings load() {
@@ -208,8 +241,10 @@ final class ZstdContextCodec implements Codec {
                 ValueLayout.OfLong sizeT = ValueLayout.JAVA_LONG;
                 b.createCCtx = linker.downcallHandle(lookup.findOrThrow("ZSTD_createCCtx"), FunctionDescriptor.of(ValueLayout.ADDRESS));
                 b.freeCCtx = linker.downcallHandle(lookup.findOrThrow("ZSTD_freeCCtx"), FunctionDescriptor.of(sizeT, ValueLayout.ADDRESS));
-                b.compressCCtx = linker.downcallHandle(lookup.findOrThrow("ZSTD_compressCCtx"), FunctionDescriptor.of(sizeT,
-                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, sizeT, ValueLayout.ADDRESS, sizeT, ValueLayout.JAVA_INT));
+                b.setParameter = linker.downcallHandle(lookup.findOrThrow("ZSTD_CCtx_setParameter"), FunctionDescriptor.of(sizeT,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+                b.compress2 = linker.downcallHandle(lookup.findOrThrow("ZSTD_compress2"), FunctionDescriptor.of(sizeT,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, sizeT, ValueLayout.ADDRESS, sizeT));
                 b.createDCtx = linker.downcallHandle(lookup.findOrThrow("ZSTD_createDCtx"), FunctionDescriptor.of(ValueLayout.ADDRESS));
                 b.freeDCtx = linker.downcallHandle(lookup.findOrThrow("ZSTD_freeDCtx"), FunctionDescriptor.of(sizeT, ValueLayout.ADDRESS));
                 b.decompressDCtx = linker.downcallHandle(lookup.findOrThrow("ZSTD_decompressDCtx"), FunctionDescriptor.of(sizeT,

@@ -23,6 +23,12 @@ class CodecImplementationsTest {
     }
 
     @Nested
+    class NativeZstd3RawLiterals extends CodecTestCase {
+        Codec codec() { return Codecs.create(CodecId.ZSTD, 3, "native").withRawLiterals(); }
+        Codec independentDecoder() { return Codecs.create(CodecId.ZSTD, 3, "java"); }
+    }
+
+    @Nested
     class JavaZstd extends CodecTestCase {
         Codec codec() { return Codecs.create(CodecId.ZSTD, 3, "java"); }
         Codec independentDecoder() { return Codecs.create(CodecId.ZSTD, 3, "native"); }
@@ -80,5 +86,29 @@ class CodecImplementationsTest {
         assertEquals(CodecId.LZ4, CodecId.parse("LZ4"));
         assertThrows(IllegalArgumentException.class, () -> CodecId.parse("brotli"));
         assertNull(CodecId.fromWireId(99));
+    }
+
+    @Test
+    void rawLiteralsTradeBytesForNoHuffmanTable() throws CodecException {
+        // Text whose literals Huffman coding shrinks: raw literals must cost bytes, and decode the same.
+        byte[] page = new byte[4096];
+        java.util.Random random = new java.util.Random(3);
+        for (int i = 0; i < page.length; i++) {
+            page[i] = (byte) ('a' + random.nextInt(6));
+        }
+        Codec huffman = Codecs.create(CodecId.ZSTD, 3, "native");
+        Codec raw = huffman.withRawLiterals();
+        assertTrue(raw.rawLiterals() && !huffman.rawLiterals());
+        byte[] a = new byte[huffman.maxCompressedLength(page.length)];
+        byte[] b = new byte[raw.maxCompressedLength(page.length)];
+        int huffmanBytes = huffman.compress(page, a);
+        int rawBytes = raw.compress(page, b);
+        assertTrue(rawBytes > huffmanBytes * 1.2, "raw literals " + rawBytes + " vs Huffman " + huffmanBytes);
+        byte[] back = new byte[page.length];
+        huffman.decompress(b, rawBytes, back);
+        assertTrue(java.util.Arrays.equals(page, back));
+        // Codecs without the choice ignore it.
+        Codec lz4 = Codecs.create(CodecId.LZ4, 1);
+        assertTrue(lz4.withRawLiterals() == lz4 && !lz4.rawLiterals());
     }
 }

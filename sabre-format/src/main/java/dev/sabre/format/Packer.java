@@ -86,7 +86,7 @@ public final class Packer {
             SnapshotHeader header = new SnapshotHeader(SnapshotFormat.VERSION_CURRENT, pageSize, image.memorySize(), codecId,
                     level, bound, policy, ThreadLocalRandom.current().nextLong(), ThreadLocalRandom.current().nextLong());
             try (SnapshotWriter writer = new SnapshotWriter(out, header, frames.size())) {
-                writeFrames(image, sequence, kind, frames, writer, codecId, level, pool, threads, report);
+                writeFrames(image, sequence, kind, frames, writer, codecId, level, options.rawLiterals(), pool, threads, report);
                 long compressed = System.nanoTime();
                 writer.finish(extents(sequence, kind, ref, indexOfPage), prefetchRuns(order));
                 try (SnapshotReader check = SnapshotReader.open(out)) {
@@ -259,10 +259,13 @@ public final class Packer {
     }
 
     private static void writeFrames(MemoryImage image, long[] sequence, byte[] kind, List<int[]> frames, SnapshotWriter writer,
-                                    CodecId codecId, int level, ExecutorService pool, int threads, Progress progress)
-            throws IOException {
+                                    CodecId codecId, int level, boolean rawLiterals, ExecutorService pool, int threads,
+                                    Progress progress) throws IOException {
         int pageSize = image.pageSize();
-        ThreadLocal<Codec> codecs = Codecs.threadLocal(() -> Codecs.create(codecId, level));
+        ThreadLocal<Codec> codecs = Codecs.threadLocal(() -> {
+            Codec codec = Codecs.create(codecId, level);
+            return rawLiterals ? codec.withRawLiterals() : codec;
+        });
         long total = frames.stream().mapToLong(f -> (long) f[1] * pageSize).sum();
         AtomicLong done = new AtomicLong();
         ArrayDeque<Future<Stored>> window = new ArrayDeque<>();

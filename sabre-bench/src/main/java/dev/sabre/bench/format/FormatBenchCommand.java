@@ -27,8 +27,9 @@ public final class FormatBenchCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DATASET", description = "A dataset name from shared/datasets or a raw memory file.")
     String dataset;
 
-    @Option(names = "--config", split = ",", paramLabel = "CODEC-LEVEL:POLICY:PAGES",
-            description = "Pack configurations, e.g. zstd-3:fixed:4,zstd-3:page:1 (default: the pack defaults).")
+    @Option(names = "--config", split = ",", paramLabel = "CODEC-LEVEL:POLICY:PAGES[:LITERALS]",
+            description = "Pack configurations, e.g. zstd-3:fixed:4,zstd-3:page:1:huffman; LITERALS is auto (default), "
+                    + "huffman or raw (default: the pack defaults).")
     List<String> configs;
 
     @Option(names = "--repetitions", paramLabel = "N", description = "Timing repetitions, best kept (default ${DEFAULT-VALUE}).")
@@ -86,12 +87,18 @@ public final class FormatBenchCommand implements Callable<Integer> {
 
     static PackOptions parse(String config) {
         String[] parts = config.split(":");
-        if (parts.length != 3) {
-            throw new IllegalArgumentException("config '" + config + "' is not CODEC-LEVEL:POLICY:PAGES (e.g. zstd-3:fixed:4)");
+        if (parts.length != 3 && parts.length != 4) {
+            throw new IllegalArgumentException("config '" + config
+                    + "' is not CODEC-LEVEL:POLICY:PAGES[:LITERALS] (e.g. zstd-3:fixed:4 or zstd-3:page:1:huffman)");
         }
         String[] codec = parts[0].split("-", 2);
         CodecId id = CodecId.parse(codec[0]);
         int level = codec.length > 1 ? Integer.parseInt(codec[1]) : id.defaultLevel();
-        return PackOptions.defaults().withCodec(id, level).withPolicy(PackPolicy.parse(parts[1]), Integer.parseInt(parts[2]));
+        PackOptions options = PackOptions.defaults().withCodec(id, level)
+                .withPolicy(PackPolicy.parse(parts[1]), Integer.parseInt(parts[2]));
+        if (parts.length == 4) {
+            options = options.withLiterals(PackOptions.Literals.valueOf(parts[3].toUpperCase(java.util.Locale.ROOT)));
+        }
+        return options;
     }
 }
