@@ -44,7 +44,7 @@ public final class HandlerCommand implements Callable<Integer> {
     @Option(names = "--control", paramLabel = "PATH", description = "Control socket for RECORD / STOP_RECORD / STATS.")
     Path control;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Restore threads for prefetch and eager restores (default: 2 per core).")
+    @Option(names = "--threads", paramLabel = "N", description = "Restore workers for prefetch and eager restores (default: 1 per core, 2 per core with --direct-io).")
     Integer threads;
 
     @Option(names = "--direct-io", description = "Read prefetches and eager restores with O_DIRECT (cold storage).")
