@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -94,8 +95,20 @@ public final class Packer {
                             System.nanoTime() - start);
                 }
             }
+        } catch (InternalError e) {
+            // The JVM turns a SIGBUS on the mapped input into this: the file shrank under us.
+            throw new IOException("%s changed while it was being packed (it is now %s bytes; it held %d bytes of memory when opened); nothing was written"
+                    .formatted(image.path(), sizeNow(image.path()), image.memorySize()), e);
         } finally {
             SnapshotReader.shutdownAndWait(pool);
+        }
+    }
+
+    private static String sizeNow(Path path) {
+        try {
+            return Long.toString(Files.size(path));
+        } catch (IOException e) {
+            return "unreadable";
         }
     }
 
