@@ -60,10 +60,10 @@ final class MemorySources implements AutoCloseable {
             }
             if (config.verify()) {
                 if (memory instanceof SnapshotPages snapshot) {
-                    snapshot.reader().verify(config.restore().workers(), null);
+                    snapshot.reader().verify(config.restore().cpuWorkers(), null);
                 }
                 if (ws != null) {
-                    ws.reader().verify(config.restore().workers(), null);
+                    ws.reader().verify(config.restore().cpuWorkers(), null);
                 }
             }
             return new MemorySources(memory, ws);

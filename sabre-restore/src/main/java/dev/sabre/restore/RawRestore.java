@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
@@ -27,6 +28,7 @@ public final class RawRestore {
         AtomicLong next = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         long chunk = options.chunkBytes();
+        Semaphore compute = new Semaphore(options.cpuWorkers());
         try (StorageFile storage = StorageFile.open(file, options.directIo())) {
             List<Thread> threads = new ArrayList<>();
             for (int i = 0; i < options.workers(); i++) {
@@ -39,9 +41,15 @@ public final class RawRestore {
                             long t0 = System.nanoTime();
                             MemorySegment data = storage.read(at, n, buffer);
                             long t1 = System.nanoTime();
-                            installed.add(installer.copy(at, data));
-                            installNanos.add(System.nanoTime() - t1);
                             readNanos.add(t1 - t0);
+                            compute.acquireUninterruptibly(); // waiting for storage held no permit
+                            try {
+                                long t2 = System.nanoTime();
+                                installed.add(installer.copy(at, data));
+                                installNanos.add(System.nanoTime() - t2);
+                            } finally {
+                                compute.release();
+                            }
                         }
                     } catch (Throwable t) {
                         failure.compareAndSet(null, t);

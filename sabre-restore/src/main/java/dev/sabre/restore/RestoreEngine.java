@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
@@ -19,10 +20,12 @@ import java.util.concurrent.atomic.LongAdder;
  * next chunk of frames, reads it with one pread (O_DIRECT or page cache), checks every frame's CRC32C before
  * decoding any (so corrupt bytes never reach guest memory), decompresses the chunk into its own buffer and
  * installs the chunk's merged runs itself while the decoded pages are still in its core's cache. Workers
- * overlap one another's reading, decompressing and installing, with no hand-off between threads; with
- * O_DIRECT there are more workers than cores, so reads stay in flight while the others compute. A
- * page-fault handler runs it in the background while the guest runs and calls {@link #prioritize} so the
- * chunk holding a faulting page is taken next.
+ * overlap one another's reading, decompressing and installing, with no hand-off between threads. At most
+ * {@link RestoreOptions#cpuWorkers} of them compute at once; with O_DIRECT there are twice as many
+ * workers, and a worker waits for storage without holding a compute permit, so reads stay in flight
+ * while others decode but the restore never takes more cores than it was given (a handler restoring
+ * under a running guest leaves the guest its core). A page-fault handler runs it in the background and
+ * calls {@link #prioritize} so the chunk holding a faulting page is taken next.
  */
 public final class RestoreEngine implements AutoCloseable {
     private final SnapshotReader reader;
@@ -41,6 +44,8 @@ public final class RestoreEngine implements AutoCloseable {
     private final LongAdder installed = new LongAdder();
     private final CompletableFuture<RestoreMetrics> completion = new CompletableFuture<>();
     private final AtomicInteger active;
+    /** Permits to compute: reading with O_DIRECT happens outside them. */
+    private final Semaphore compute;
     private final long startNanos;
     private volatile boolean cancelled;
     private StorageFile storage;
@@ -55,6 +60,7 @@ public final class RestoreEngine implements AutoCloseable {
         this.claimed = new AtomicIntegerArray(tasks);
         this.workers = Math.max(1, Math.min(options.workers(), Math.max(1, plan.chunks().size())));
         this.active = new AtomicInteger(workers);
+        this.compute = new Semaphore(options.cpuWorkers());
     }
 
     /** Starts restoring every present page of {@code reader} in the background; see {@link #completion}. */
@@ -177,19 +183,30 @@ public final class RestoreEngine implements AutoCloseable {
             while (running() && (task = nextTask()) >= 0) {
                 if (task >= plan.chunks().size()) {
                     RestorePlan.Run zero = plan.zeroRuns().get(task - plan.chunks().size());
-                    long t1 = System.nanoTime();
-                    installed.add(installer.zero(zero.firstPage() * pageSize, zero.pages() * pageSize));
-                    installNanos.add(System.nanoTime() - t1);
+                    compute.acquireUninterruptibly();
+                    try {
+                        long t1 = System.nanoTime();
+                        installed.add(installer.zero(zero.firstPage() * pageSize, zero.pages() * pageSize));
+                        installNanos.add(System.nanoTime() - t1);
+                    } finally {
+                        compute.release();
+                    }
                     continue;
                 }
                 RestorePlan.Chunk chunk = plan.chunks().get(task);
-                MemorySegment data = decode(chunk, stored, raw);
-                long t1 = System.nanoTime();
-                for (RestorePlan.Run run : chunk.runs()) {
-                    installed.add(installer.copy(run.firstPage() * pageSize,
-                            data.asSlice(run.rawOffset(), run.pages() * pageSize)));
+                MemorySegment bytes = storage.isDirect() ? read(chunk, stored) : null;
+                compute.acquireUninterruptibly();
+                try {
+                    MemorySegment data = decode(chunk, bytes != null ? bytes : read(chunk, stored), raw);
+                    long t1 = System.nanoTime();
+                    for (RestorePlan.Run run : chunk.runs()) {
+                        installed.add(installer.copy(run.firstPage() * pageSize,
+                                data.asSlice(run.rawOffset(), run.pages() * pageSize)));
+                    }
+                    installNanos.add(System.nanoTime() - t1);
+                } finally {
+                    compute.release();
                 }
-                installNanos.add(System.nanoTime() - t1);
             }
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
@@ -212,13 +229,18 @@ public final class RestoreEngine implements AutoCloseable {
         }
     }
 
-    /** Reads and checks a chunk, then decodes it; returns its decoded pages (the read buffer if all raw). */
-    private MemorySegment decode(RestorePlan.Chunk chunk, MemorySegment storedBuffer, MemorySegment rawBuffer)
-            throws IOException {
+    /** Reads a chunk's stored bytes into {@code buffer}. */
+    private MemorySegment read(RestorePlan.Chunk chunk, MemorySegment buffer) throws IOException {
         long t0 = System.nanoTime();
-        MemorySegment stored = storage.read(chunk.fileOffset(), chunk.storedBytes(), storedBuffer);
+        MemorySegment stored = storage.read(chunk.fileOffset(), chunk.storedBytes(), buffer);
+        readNanos.add(System.nanoTime() - t0);
+        return stored;
+    }
+
+    /** Checks a chunk's frames, then decodes them; returns its decoded pages (the stored bytes if all raw). */
+    private MemorySegment decode(RestorePlan.Chunk chunk, MemorySegment stored, MemorySegment rawBuffer)
+            throws IOException {
         long t1 = System.nanoTime();
-        readNanos.add(t1 - t0);
         boolean allRaw = true;
         long pos = 0;
         // Check every frame before decoding or installing any: corrupt bytes must never reach the guest.

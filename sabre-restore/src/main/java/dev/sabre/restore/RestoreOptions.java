@@ -3,9 +3,9 @@ package dev.sabre.restore;
 /**
  * How to run a restore.
  *
- * @param threads    worker threads, each reading, checking, decoding and installing whole chunks; 0 picks
- *                   one per core through the page cache and two per core with O_DIRECT, where a second
- *                   thread per core keeps a read in flight while the first decodes and installs
+ * @param threads    how many chunks may be decoded and installed at once, i.e. the cores the restore may
+ *                   use (0: all of them). With O_DIRECT there are twice as many workers, so while some
+ *                   wait for storage the others compute, and reading never costs a core
  * @param directIo   read with O_DIRECT (cold storage) instead of through the page cache
  * @param chunkBytes consecutive frames are read with one pread of up to this many stored bytes
  * @param zeroPages  also install the snapshot's all-zero pages (UFFDIO_ZEROPAGE), after the data
@@ -29,13 +29,14 @@ public record RestoreOptions(int threads, boolean directIo, long chunkBytes, boo
         return new RestoreOptions(0, false, 256 << 10, true);
     }
 
-    /** The number of worker threads this restore runs. */
+    /** How many workers may compute (check, decode, install) at once. */
+    public int cpuWorkers() {
+        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /** The number of worker threads this restore runs: twice {@link #cpuWorkers} with O_DIRECT. */
     public int workers() {
-        if (threads > 0) {
-            return threads;
-        }
-        int cores = Runtime.getRuntime().availableProcessors();
-        return directIo ? 2 * cores : cores;
+        return directIo ? 2 * cpuWorkers() : cpuWorkers();
     }
 
     public RestoreOptions withThreads(int threads) {

@@ -44,7 +44,7 @@ public final class HandlerCommand implements Callable<Integer> {
     @Option(names = "--control", paramLabel = "PATH", description = "Control socket for RECORD / STOP_RECORD / STATS.")
     Path control;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Restore workers for prefetch and eager restores (default: 1 per core, 2 per core with --direct-io).")
+    @Option(names = "--threads", paramLabel = "N", description = "Cores prefetch and eager restores may compute on (default: all); with --direct-io twice as many threads, so reads stay in flight.")
     Integer threads;
 
     @Option(names = "--direct-io", description = "Read prefetches and eager restores with O_DIRECT (cold storage).")

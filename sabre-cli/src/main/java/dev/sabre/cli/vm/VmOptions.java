@@ -26,8 +26,9 @@ public final class VmOptions {
     String accel;
 
     @Option(names = "--handler-threads", paramLabel = "N",
-            description = "Threads of the handler's prefetches and eager restores (default: one per core but one, "
-                    + "leaving the VMM a core of its own; ${DEFAULT-VALUE} here).")
+            description = "Cores the handler's prefetches and eager restores may compute on (default: all but one, "
+                    + "leaving the VMM a core of its own; ${DEFAULT-VALUE} here); with O_DIRECT as many more threads "
+                    + "keep reads in flight.")
     int handlerThreads = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
 
     /** An orchestrator on the standard image cache and functions directory, progress on stderr. */
