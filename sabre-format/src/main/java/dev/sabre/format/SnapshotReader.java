@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
@@ -559,8 +560,10 @@ public final class SnapshotReader implements AutoCloseable {
     // Whole-snapshot work
 
     /**
-     * Sends every present page to {@code sink}: frames decoded in parallel on {@code threads} threads
-     * (each frame's STORED and COPY pages as soon as it is decoded), then the zero extents.
+     * Sends every present page to {@code sink}: frames decoded in parallel on {@code threads} cores (each
+     * frame's STORED and COPY pages as soon as it is decoded), then the zero extents. With more than one
+     * thread there are twice as many workers as decoding permits, and a worker reading its batch from
+     * storage holds no permit, so reads overlap decoding without taking more than {@code threads} cores.
      *
      * @param progress told the raw frame bytes decoded so far (phase "decode"); may be null
      */
@@ -569,8 +572,10 @@ public final class SnapshotReader implements AutoCloseable {
         AtomicLong done = new AtomicLong();
         AtomicBoolean failed = new AtomicBoolean();
         long total = rawFrameBytes();
-        int workers = Math.max(1, threads);
-        List<int[]> batches = batches(workers);
+        int cores = Math.max(1, threads);
+        int workers = cores == 1 ? 1 : 2 * cores;
+        Semaphore decoding = new Semaphore(cores);
+        List<int[]> batches = batches(cores);
         long batchBuffer = batches.stream().mapToLong(b -> storedBytes(b[0], b[1])).max().orElse(1);
         ThreadLocal<MemorySegment> readBuffer = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, batchBuffer), 4096));
         // One worker runs on the calling thread: no pool to start for a small or single-threaded restore.
@@ -584,7 +589,7 @@ public final class SnapshotReader implements AutoCloseable {
                         return null; // another batch failed: the restore is over
                     }
                     try {
-                        restoreBatch(batch, readBuffer.get(), sink, copiesByFrame, done, total, progress);
+                        restoreBatch(batch, readBuffer.get(), sink, copiesByFrame, done, total, progress, decoding);
                     } catch (Throwable t) {
                         failed.set(true); // stop the batches not started yet, at once
                         throw t;
@@ -624,19 +629,24 @@ public final class SnapshotReader implements AutoCloseable {
 
     /** One read for a run of consecutive frames, then each is checked and decoded from memory. */
     private void restoreBatch(int[] batch, MemorySegment buffer, PageSink sink, List<List<Extent>> copiesByFrame,
-                              AtomicLong done, long total, Progress progress) throws IOException {
+                              AtomicLong done, long total, Progress progress, Semaphore decoding) throws IOException {
         MemorySegment stored = buffer.asSlice(0, storedBytes(batch[0], batch[1]));
         readAt(stored, frames.get(batch[0]).offset());
         long base = frames.get(batch[0]).offset();
-        for (int index = batch[0]; index < batch[1]; index++) {
-            FrameInfo frame = frames.get(index);
-            MemorySegment bytes = stored.asSlice(frame.offset() - base, frame.storedLength());
-            checkFrame(index, bytes);
-            emitFrame(index, bytes, sink, copiesByFrame.get(index));
-            long now = done.addAndGet(frameBytes(index));
-            if (progress != null) {
-                progress.update("decode", now, total);
+        decoding.acquireUninterruptibly();
+        try {
+            for (int index = batch[0]; index < batch[1]; index++) {
+                FrameInfo frame = frames.get(index);
+                MemorySegment bytes = stored.asSlice(frame.offset() - base, frame.storedLength());
+                checkFrame(index, bytes);
+                emitFrame(index, bytes, sink, copiesByFrame.get(index));
+                long now = done.addAndGet(frameBytes(index));
+                if (progress != null) {
+                    progress.update("decode", now, total);
+                }
             }
+        } finally {
+            decoding.release();
         }
     }
 
