@@ -77,7 +77,7 @@ public final class DemoCommand implements Callable<Integer> {
         FormatTargets.Result r = FormatTargets.measure(raw, snapshot, 5, 20000, threads);
         o.printf("size      %s -> %s: %.1fx smaller (the original Sabre's best was 4.5x)%n", Units.bytes(r.memoryBytes()),
                 Units.bytes(r.snapshotBytes()), r.ratio());
-        o.printf("restore   raw file read with O_DIRECT: %s; snapshot read from storage and decoded into memory on %d threads: %s, %.1fx faster%n",
+        o.printf("restore   raw file read with O_DIRECT: %s; snapshot read from storage and decoded into memory on %d cores: %s, %.1fx faster%n",
                 Units.nanos(r.rawDirectReadNanos()), threads, Units.nanos(r.unpackNanos()), r.unpackSpeedup());
         o.printf("one page  random 4 KiB page decoded from the snapshot: p50 %.1f us, p99 %.1f us (%d samples)%n",
                 r.pageP50us(), r.pageP99us(), r.samples());

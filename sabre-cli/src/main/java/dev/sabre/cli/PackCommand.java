@@ -57,8 +57,8 @@ public final class PackCommand implements Callable<Integer> {
     boolean noDedup;
 
     @Option(names = "--literals", paramLabel = "MODE",
-            description = "zstd literals: auto (default: raw in one-page frames, which then decode about 1.5x faster "
-                    + "for about 9 %% more bytes; Huffman-coded in larger frames), huffman or raw.")
+            description = "zstd only: auto (default: literals raw in one-page frames, which then decode about 1.5x "
+                    + "faster for about 9 %% more bytes; Huffman-coded in larger frames), huffman or raw.")
     String literals = "auto";
 
     @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all cores).")

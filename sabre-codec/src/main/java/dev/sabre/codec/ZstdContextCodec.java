@@ -192,12 +192,19 @@ final class ZstdContextCodec implements Codec {
                 if (created.equals(MemorySegment.NULL)) {
                     throw new OutOfMemoryError("ZSTD_createCCtx");
                 }
-                cctx = created; // freed by run() from here on, even if a parameter is refused
-                checkError((long) BINDINGS.setParameter.invokeExact(cctx, PARAM_LEVEL, level), "CCtx_setParameter(level)");
-                if (rawLiterals) {
-                    checkError((long) BINDINGS.setParameter.invokeExact(cctx, PARAM_LITERAL_MODE, LITERALS_RAW),
-                            "CCtx_setParameter(literal compression mode)");
+                try {
+                    checkError((long) BINDINGS.setParameter.invokeExact(created, PARAM_LEVEL, level),
+                            "CCtx_setParameter(level)");
+                    if (rawLiterals) {
+                        checkError((long) BINDINGS.setParameter.invokeExact(created, PARAM_LITERAL_MODE, LITERALS_RAW),
+                                "CCtx_setParameter(literal compression mode)");
+                    }
+                } catch (Throwable t) {
+                    // Never keep a half-configured context: the next call would compress with other settings.
+                    long ignored = (long) BINDINGS.freeCCtx.invokeExact(created);
+                    throw t;
                 }
+                cctx = created;
             }
             return cctx;
         }

@@ -34,6 +34,9 @@ public final class EndToEnd {
             if (functions.isEmpty() || strategies.isEmpty()) {
                 throw new VmmException("nothing to measure: no functions or no strategies");
             }
+            if (new java.util.HashSet<>(strategies).size() != strategies.size()) {
+                throw new VmmException("a strategy is listed twice: " + strategies);
+            }
             if (repetitions < 1 || repetitions > 1000) {
                 throw new VmmException("repetitions must be between 1 and 1000, not " + repetitions);
             }
@@ -109,6 +112,7 @@ public final class EndToEnd {
                                       boolean cold) {
         Map<RestoreStrategy, HandlerProcess> handlers = new LinkedHashMap<>();
         List<Measurement> rows = new ArrayList<>();
+        RuntimeException failure = null;
         try {
             for (RestoreStrategy strategy : strategies) {
                 handlers.put(strategy, orchestrator.startHandler(fs, strategy));
@@ -136,12 +140,27 @@ public final class EndToEnd {
                             m.faults() < 0 ? "" : ", " + m.faults() + " faults"));
                 }
             }
+        } catch (RuntimeException e) {
+            failure = e;
         } finally {
+            // Every handler is stopped, even when one of them fails to stop or a restore failed.
             for (HandlerProcess handler : handlers.values()) {
-                if (handler != null) {
+                if (handler == null) {
+                    continue;
+                }
+                try {
                     handler.close();
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
                 }
             }
+        }
+        if (failure != null) {
+            throw failure;
         }
         List<String> order = strategies.stream().map(RestoreStrategy::label).toList();
         rows.sort(Comparator.comparingInt((Measurement m) -> order.indexOf(m.strategy()))

@@ -77,8 +77,9 @@ public final class Orchestrator {
     }
 
     /**
-     * The same orchestrator with handlers that prefetch and restore on {@code threads} threads (0: the handler's
-     * default, two per core). On a small host the VMM needs a core of its own while the prefetch runs.
+     * The same orchestrator with handlers whose prefetches and eager restores compute on {@code threads} cores
+     * (0: the handler's default, all of them; reads with O_DIRECT wait on as many more threads). On a small
+     * host the VMM needs a core of its own while the prefetch runs.
      */
     public Orchestrator withHandlerThreads(int threads) {
         if (threads < 0 || threads > 256) {

@@ -26,12 +26,16 @@ public record PackOptions(CodecId codec, int level, PackPolicy policy, int frame
      */
     public enum Literals { AUTO, HUFFMAN, RAW }
 
-    /** Whether these options store zstd literals raw. */
+    /** Whether these options store literals raw: zstd only, other codecs have no such choice. */
     public boolean rawLiterals() {
+        if (codec != CodecId.ZSTD) {
+            return false;
+        }
         return switch (literals) {
             case RAW -> true;
             case HUFFMAN -> false;
-            case AUTO -> policy == PackPolicy.PAGE || (policy == PackPolicy.FIXED && framePages == 1);
+            case AUTO -> policy == PackPolicy.PAGE
+                    || ((policy == PackPolicy.FIXED || policy == PackPolicy.PARTITION) && framePages == 1);
         };
     }
 

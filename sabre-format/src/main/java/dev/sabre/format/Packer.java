@@ -96,19 +96,25 @@ public final class Packer {
                 }
             }
         } catch (InternalError e) {
-            // The JVM turns a SIGBUS on the mapped input into this: the file shrank under us.
-            throw new IOException("%s changed while it was being packed (it is now %s bytes; it held %d bytes of memory when opened); nothing was written"
-                    .formatted(image.path(), sizeNow(image.path()), image.memorySize()), e);
+            // The JVM turns a SIGBUS on the mapped input into this when the file shrank under us.
+            long now = sizeNow(image.path());
+            if (now >= image.memorySize()) {
+                throw e;
+            }
+            throw new IOException((now < 0 ? "%s disappeared while it was being packed (it held %d bytes of memory when opened)"
+                    : "%s changed while it was being packed (it held %d bytes of memory when opened, it is now " + now + " bytes)")
+                    .formatted(image.path(), image.memorySize()) + "; nothing was written", e);
         } finally {
             SnapshotReader.shutdownAndWait(pool);
         }
     }
 
-    private static String sizeNow(Path path) {
+    /** The file's size now, or -1 if it cannot be read (gone). */
+    private static long sizeNow(Path path) {
         try {
-            return Long.toString(Files.size(path));
+            return Files.size(path);
         } catch (IOException e) {
-            return "unreadable";
+            return -1;
         }
     }
 

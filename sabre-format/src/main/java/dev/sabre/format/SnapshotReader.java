@@ -562,8 +562,9 @@ public final class SnapshotReader implements AutoCloseable {
     /**
      * Sends every present page to {@code sink}: frames decoded in parallel on {@code threads} cores (each
      * frame's STORED and COPY pages as soon as it is decoded), then the zero extents. With more than one
-     * thread there are twice as many workers as decoding permits, and a worker reading its batch from
-     * storage holds no permit, so reads overlap decoding without taking more than {@code threads} cores.
+     * thread there are twice as many workers as decoding permits, and a worker reading its batch holds no
+     * permit, so reads from storage overlap decoding. (When the file is in the page cache those reads are
+     * short copies, of at most 1 MiB a batch, that can briefly add to the {@code threads} cores decoding.)
      *
      * @param progress told the raw frame bytes decoded so far (phase "decode"); may be null
      */

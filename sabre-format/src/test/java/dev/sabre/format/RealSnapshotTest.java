@@ -164,4 +164,32 @@ class RealSnapshotTest {
         }
         assertTrue(sizes[1] * 2 < sizes[0], "compressed " + sizes[1] + " bytes vs raw " + sizes[0]);
     }
+
+    @Test
+    void theLiteralModeAppliesOnlyToOnePageZstdFrames() throws IOException {
+        List<PageRun> first64MiB = List.of(new PageRun(0, 16384));
+        java.util.Map<String, Long> sizes = new java.util.LinkedHashMap<>();
+        for (PackPolicy policy : List.of(PackPolicy.PAGE, PackPolicy.FIXED)) {
+            for (PackOptions.Literals literals : List.of(PackOptions.Literals.AUTO, PackOptions.Literals.HUFFMAN)) {
+                Path snap = dir.resolve(policy.label() + "-" + literals + ".sabre");
+                PackOptions options = PackOptions.defaults().withPolicy(policy, 16).withLiterals(literals).withPages(first64MiB);
+                assertEquals(policy == PackPolicy.PAGE && literals == PackOptions.Literals.AUTO, options.rawLiterals());
+                try (MemoryImage image = MemoryImage.open(raw, 4096, null)) {
+                    Packer.pack(image, snap, options, null);
+                }
+                sizes.put(policy.label() + "-" + literals, Files.size(snap));
+                try (SnapshotReader reader = SnapshotReader.open(snap)) {
+                    MemorySegment page = arena.allocate(4096);
+                    for (long p = 0; p < 16384; p += 7) {
+                        reader.readPage(p, page);
+                        assertEquals(-1, page.mismatch(original.asSlice(p * 4096, 4096)), "page " + p);
+                    }
+                }
+            }
+        }
+        // Raw literals cost bytes in one-page frames; larger frames keep Huffman literals under AUTO.
+        assertTrue(sizes.get("page-AUTO") > sizes.get("page-HUFFMAN") * 1.03, sizes.toString());
+        assertEquals(sizes.get("fixed-AUTO"), sizes.get("fixed-HUFFMAN"), sizes.toString());
+        assertTrue(!PackOptions.defaults().withCodec(dev.sabre.codec.CodecId.LZ4, 1).rawLiterals(), "lz4 has no such choice");
+    }
 }

@@ -33,7 +33,7 @@ class ShrinkingInputTest {
             }
             IOException e = assertThrows(IOException.class, () -> Packer.pack(image, out, PackOptions.defaults(), null));
             assertTrue(e.getMessage().contains("changed while it was being packed"), e.getMessage());
-            assertTrue(e.getMessage().contains("now 32768 bytes"), e.getMessage());
+            assertTrue(e.getMessage().contains("it is now 32768 bytes"), e.getMessage());
         }
         assertFalse(Files.exists(out), "no output is left behind");
         try (var files = Files.list(dir)) {

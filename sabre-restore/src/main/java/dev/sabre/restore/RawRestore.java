@@ -38,11 +38,25 @@ public final class RawRestore {
                         long at;
                         while (failure.get() == null && (at = next.getAndAdd(chunk)) < memorySize) {
                             long n = Math.min(chunk, memorySize - at);
-                            long t0 = System.nanoTime();
-                            MemorySegment data = storage.read(at, n, buffer);
-                            long t1 = System.nanoTime();
-                            readNanos.add(t1 - t0);
-                            compute.acquireUninterruptibly(); // waiting for storage held no permit
+                            // An O_DIRECT read waits for storage without a permit; a page-cache read copies, so it computes.
+                            boolean direct = storage.isDirect();
+                            if (!direct) {
+                                compute.acquireUninterruptibly();
+                            }
+                            MemorySegment data;
+                            try {
+                                long t0 = System.nanoTime();
+                                data = storage.read(at, n, buffer);
+                                readNanos.add(System.nanoTime() - t0);
+                            } catch (Throwable t) {
+                                if (!direct) {
+                                    compute.release();
+                                }
+                                throw t;
+                            }
+                            if (direct) {
+                                compute.acquireUninterruptibly();
+                            }
                             try {
                                 long t2 = System.nanoTime();
                                 installed.add(installer.copy(at, data));

@@ -69,7 +69,16 @@ public final class RestoreEngine implements AutoCloseable {
         RestoreEngine engine = new RestoreEngine(reader, installer, options);
         engine.storage = StorageFile.open(reader.path(), options.directIo());
         for (int i = 0; i < engine.workers; i++) {
-            Thread.ofPlatform().daemon().name("sabre-restore-" + i).start(engine::work);
+            try {
+                Thread.ofPlatform().daemon().name("sabre-restore-" + i).start(engine::work);
+            } catch (Throwable t) {
+                // No thread (e.g. out of native threads): fail the restore; the started workers stop soon.
+                engine.failure.compareAndSet(null, t);
+                for (int missing = engine.workers - i; missing > 0; missing--) {
+                    engine.workerDone();
+                }
+                break;
+            }
         }
         return engine;
     }
@@ -213,8 +222,17 @@ public final class RestoreEngine implements AutoCloseable {
         } finally {
             unmap(stored);
             unmap(raw);
-            if (active.decrementAndGet() == 0) {
+            workerDone();
+        }
+    }
+
+    /** The last worker to stop completes the restore, whatever happens while doing so. */
+    private void workerDone() {
+        if (active.decrementAndGet() == 0) {
+            try {
                 finish();
+            } catch (Throwable t) {
+                completion.completeExceptionally(t);
             }
         }
     }

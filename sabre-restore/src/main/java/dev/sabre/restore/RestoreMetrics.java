@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * Where a restore's time went, broken down like the original restorator's log ("map", "read partition
  * info", "read snapshot", "decompress", "install pages", "total", all in µs). The original ran on one
- * thread; here read, decompress and install are summed over the worker threads (CPU-side cost), while
+ * thread; here map, read, decompress and install are summed over the worker threads (CPU-side cost), while
  * {@code totalUs} is wall-clock time from start to the last page installed.
  */
 public record RestoreMetrics(long mapUs, long readInfoUs, long readUs, long decompressUs, long installUs,

@@ -9,8 +9,10 @@ package dev.sabre.restore;
  * @param directIo   read with O_DIRECT (cold storage) instead of through the page cache
  * @param chunkBytes consecutive frames are read with one pread of up to this many stored bytes
  * @param zeroPages  also install the snapshot's all-zero pages (UFFDIO_ZEROPAGE), after the data
+ * @param overlapReads with O_DIRECT, run the extra workers that keep reads in flight (off: exactly
+ *                   {@code threads} workers, each reading then computing, like the original restorator)
  */
-public record RestoreOptions(int threads, boolean directIo, long chunkBytes, boolean zeroPages) {
+public record RestoreOptions(int threads, boolean directIo, long chunkBytes, boolean zeroPages, boolean overlapReads) {
 
     public RestoreOptions {
         if (threads < 0) {
@@ -26,7 +28,7 @@ public record RestoreOptions(int threads, boolean directIo, long chunkBytes, boo
      * the same thread installs them), through the page cache, zero pages included.
      */
     public static RestoreOptions defaults() {
-        return new RestoreOptions(0, false, 256 << 10, true);
+        return new RestoreOptions(0, false, 256 << 10, true, true);
     }
 
     /** How many workers may compute (check, decode, install) at once. */
@@ -36,22 +38,26 @@ public record RestoreOptions(int threads, boolean directIo, long chunkBytes, boo
 
     /** The number of worker threads this restore runs: twice {@link #cpuWorkers} with O_DIRECT. */
     public int workers() {
-        return directIo ? 2 * cpuWorkers() : cpuWorkers();
+        return directIo && overlapReads ? 2 * cpuWorkers() : cpuWorkers();
     }
 
     public RestoreOptions withThreads(int threads) {
-        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages);
+        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages, overlapReads);
     }
 
     public RestoreOptions withDirectIo(boolean directIo) {
-        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages);
+        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages, overlapReads);
     }
 
     public RestoreOptions withChunkBytes(long chunkBytes) {
-        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages);
+        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages, overlapReads);
     }
 
     public RestoreOptions withZeroPages(boolean zeroPages) {
-        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages);
+        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages, overlapReads);
+    }
+
+    public RestoreOptions withOverlapReads(boolean overlapReads) {
+        return new RestoreOptions(threads, directIo, chunkBytes, zeroPages, overlapReads);
     }
 }

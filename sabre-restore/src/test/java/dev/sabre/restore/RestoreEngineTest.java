@@ -132,4 +132,86 @@ class RestoreEngineTest {
             Memory.munmap(target);
         }
     }
+
+    /** Counts installs in progress at once; optionally holds the first copy until released. */
+    private static final class WatchedInstaller implements Installer {
+        final MemoryInstaller target;
+        final java.util.concurrent.atomic.AtomicInteger inside = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.List<Long> offsets = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        final java.util.concurrent.CountDownLatch firstCopy = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch release;
+
+        WatchedInstaller(MemorySegment memory, boolean hold) {
+            this.target = new MemoryInstaller(memory);
+            this.release = new java.util.concurrent.CountDownLatch(hold ? 1 : 0);
+        }
+
+        @Override
+        public long copy(long offset, MemorySegment data) throws IOException {
+            most.accumulateAndGet(inside.incrementAndGet(), Math::max);
+            try {
+                offsets.add(offset);
+                firstCopy.countDown();
+                release.await();
+                java.util.concurrent.locks.LockSupport.parkNanos(20_000); // widen the window for overlaps
+                return target.copy(offset, data);
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            } finally {
+                inside.decrementAndGet();
+            }
+        }
+
+        @Override
+        public long zero(long offset, long length) throws IOException {
+            return target.zero(offset, length);
+        }
+    }
+
+    @Test
+    void oDirectReadsOverlapButComputeStaysWithinItsCores() throws IOException {
+        Path snapshot = TestSnapshots.packed(CodecId.ZSTD, PackPolicy.FIXED, 16);
+        MemorySegment target = Memory.mapAnonymous(Files.size(TestSnapshots.memory()));
+        try (SnapshotReader reader = SnapshotReader.open(snapshot)) {
+            WatchedInstaller installer = new WatchedInstaller(target, false);
+            RestoreOptions options = RestoreOptions.defaults().withThreads(1).withDirectIo(true);
+            assertEquals(2, options.workers(), "a second worker keeps a read in flight");
+            try (RestoreEngine engine = RestoreEngine.start(reader, installer, options)) {
+                engine.await();
+            }
+            assertEquals(1, installer.most.get(), "installs ran on more cores than the restore was given");
+        } finally {
+            Memory.munmap(target);
+        }
+    }
+
+    @Test
+    void aPrioritizedChunkIsTakenNextAndCancelStopsTheRestore() throws Exception {
+        Path snapshot = TestSnapshots.packed(CodecId.ZSTD, PackPolicy.FIXED, 16);
+        MemorySegment target = Memory.mapAnonymous(Files.size(TestSnapshots.memory()));
+        try (SnapshotReader reader = SnapshotReader.open(snapshot)) {
+            WatchedInstaller installer = new WatchedInstaller(target, true);
+            try (RestoreEngine engine = RestoreEngine.start(reader, installer, RestoreOptions.defaults().withThreads(1))) {
+                RestorePlan plan = engine.plan();
+                assertTrue(installer.firstCopy.await(60, TimeUnit.SECONDS), "the restore never started");
+                // The one worker is inside chunk 0: the last chunk must come right after it.
+                RestorePlan.Run wanted = plan.chunks().getLast().runs().getFirst();
+                engine.prioritize(wanted.firstPage());
+                installer.release.countDown();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                int chunk0Runs = plan.chunks().getFirst().runs().size();
+                while (installer.offsets.size() <= chunk0Runs && System.nanoTime() < deadline) {
+                    Thread.sleep(1);
+                }
+                engine.cancel();
+                assertEquals(wanted.firstPage() * 4096, installer.offsets.get(chunk0Runs), "the prioritized chunk came next");
+                IOException e = assertThrows(IOException.class, engine::await);
+                assertTrue(e.getMessage().contains("cancelled"), e.getMessage());
+                assertTrue(installer.offsets.size() < plan.copyRuns(), "cancel stopped the restore early");
+            }
+        } finally {
+            Memory.munmap(target);
+        }
+    }
 }

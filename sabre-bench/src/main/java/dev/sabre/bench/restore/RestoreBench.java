@@ -198,7 +198,9 @@ final class RestoreBench {
                 if (!direct) {
                     warm(snapshot);
                 }
-                RestoreOptions options = RestoreOptions.defaults().withThreads(v.threads()).withDirectIo(direct);
+                // The original restorator: one thread reads, decodes and installs in turn.
+                RestoreOptions options = RestoreOptions.defaults().withThreads(v.threads()).withDirectIo(direct)
+                        .withOverlapReads(!v.layout().equals("original"));
                 RestoreMetrics[] best = new RestoreMetrics[1];
                 long us = median(repeat, () -> {
                     try (RegisteredMemory target = new RegisteredMemory(memorySize)) {

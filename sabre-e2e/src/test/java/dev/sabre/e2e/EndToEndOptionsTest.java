@@ -1,0 +1,25 @@
+package dev.sabre.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sabre.vmm.VmmException;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** What an end-to-end run refuses before it starts anything. */
+class EndToEndOptionsTest {
+    @Test
+    void aStrategyListedTwiceIsRefused() {
+        // One handler per strategy serves its rounds: a second entry would start and leak a second handler.
+        VmmException e = assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of("fibonacci"),
+                List.of(RestoreStrategy.REAP, RestoreStrategy.LAZY, RestoreStrategy.REAP), 1, 0, "", true));
+        assertTrue(e.getMessage().contains("listed twice"), e.getMessage());
+    }
+
+    @Test
+    void nothingToMeasureIsRefused() {
+        assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of(), List.of(RestoreStrategy.REAP), 1, 0, "", true));
+        assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of("fibonacci"), List.of(), 1, 0, "", true));
+    }
+}
