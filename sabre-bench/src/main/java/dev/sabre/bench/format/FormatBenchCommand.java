@@ -82,7 +82,8 @@ public final class FormatBenchCommand implements Callable<Integer> {
 
     static String defaultConfig() {
         PackOptions d = PackOptions.defaults();
-        return d.codec().label() + "-" + d.level() + ":" + d.policy().label() + ":" + d.framePages();
+        int pages = d.policy() == PackPolicy.PAGE ? 1 : d.framePages(); // the page policy ignores the bound
+        return d.codec().label() + "-" + d.level() + ":" + d.policy().label() + ":" + pages;
     }
 
     static PackOptions parse(String config) {
