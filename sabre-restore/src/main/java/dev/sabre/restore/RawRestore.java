@@ -39,25 +39,12 @@ public final class RawRestore {
                         while (failure.get() == null && (at = next.getAndAdd(chunk)) < memorySize) {
                             long n = Math.min(chunk, memorySize - at);
                             // An O_DIRECT read waits for storage without a permit; a page-cache read copies, so it computes.
-                            boolean direct = storage.isDirect();
-                            if (!direct) {
-                                compute.acquireUninterruptibly();
-                            }
-                            MemorySegment data;
+                            MemorySegment data = storage.isDirect() ? read(storage, at, n, buffer, readNanos) : null;
+                            compute.acquireUninterruptibly();
                             try {
-                                long t0 = System.nanoTime();
-                                data = storage.read(at, n, buffer);
-                                readNanos.add(System.nanoTime() - t0);
-                            } catch (Throwable t) {
-                                if (!direct) {
-                                    compute.release();
+                                if (data == null) {
+                                    data = read(storage, at, n, buffer, readNanos);
                                 }
-                                throw t;
-                            }
-                            if (direct) {
-                                compute.acquireUninterruptibly();
-                            }
-                            try {
                                 long t2 = System.nanoTime();
                                 installed.add(installer.copy(at, data));
                                 installNanos.add(System.nanoTime() - t2);
@@ -84,5 +71,13 @@ public final class RawRestore {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while restoring " + file, e);
         }
+    }
+
+    private static MemorySegment read(StorageFile storage, long at, long n, MemorySegment buffer, LongAdder nanos)
+            throws IOException {
+        long t0 = System.nanoTime();
+        MemorySegment data = storage.read(at, n, buffer);
+        nanos.add(System.nanoTime() - t0);
+        return data;
     }
 }
