@@ -110,14 +110,7 @@ public final class FirecrackerDriver implements VmmDriver {
     @Override
     public Invocation invoke(Vm vm, String input) {
         FirecrackerVm f = own(vm);
-        long start = System.nanoTime();
-        try {
-            String reply = f.client().sayHello(input, f.spec.readyTimeout());
-            return new Invocation(reply, (System.nanoTime() - start) / 1000);
-        } catch (VmmException e) {
-            throw new VmmException("invoking " + f.spec.function() + " failed: " + e.getMessage()
-                    + (f.isAlive() ? "" : "\n" + f.diagnostics()), e);
-        }
+        return Invocation.call(f.client(), f.spec, input, f::isAlive, f::diagnostics);
     }
 
     @Override

@@ -86,14 +86,7 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public Invocation invoke(Vm vm, String input) {
         QemuVm q = own(vm);
-        long start = System.nanoTime();
-        try {
-            String reply = q.client().sayHello(input, q.spec.readyTimeout());
-            return new Invocation(reply, (System.nanoTime() - start) / 1000);
-        } catch (VmmException e) {
-            throw new VmmException("invoking " + q.spec.function() + " failed: " + e.getMessage()
-                    + (q.isAlive() ? "" : "\n" + q.diagnostics()), e);
-        }
+        return Invocation.call(q.client(), q.spec, input, q::isAlive, q::diagnostics);
     }
 
     @Override
