@@ -1,28 +1,30 @@
 package dev.sabre.firecracker;
 
+
 import dev.sabre.format.PackOptions;
 import dev.sabre.format.SnapshotReader;
+import dev.sabre.handler.HandlerConfig;
+import dev.sabre.handler.PageFaultHandler;
+import dev.sabre.handler.SessionReport;
+import dev.sabre.handler.Strategy;
 import dev.sabre.vmm.ColdStart;
 import dev.sabre.vmm.Invocation;
 import dev.sabre.vmm.RestoreMode;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.TestPageFaultHandler;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.io.PrintStream;
-import dev.sabre.handler.HandlerConfig;
-import dev.sabre.handler.PageFaultHandler;
-import dev.sabre.handler.SessionReport;
-import dev.sabre.handler.Strategy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -86,7 +88,7 @@ abstract class FirecrackerDriverContract {
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void fullSnapshotRestoresThroughAPageFaultHandler() throws Exception {
         Snapshot snapshot = bootAndSnapshot(tmp.resolve("full"));
-        try (TestUffdHandler handler = new TestUffdHandler(tmp.resolve("uffd.sock"), TestUffdHandler.raw(snapshot.memoryFile()))) {
+        try (TestPageFaultHandler handler = new TestPageFaultHandler(tmp.resolve("uffd.sock"), TestPageFaultHandler.raw(snapshot.memoryFile()))) {
             Restored restored = driver().restore(spec(), snapshot, RestoreMode.uffd(handler.socket()));
             try (Vm vm = restored.vm()) {
                 assertGuestSawSnapshot(vm);
@@ -122,7 +124,7 @@ abstract class FirecrackerDriverContract {
         Snapshot merged = DiffRebase.rebase(diff, tmp.resolve("merged"));
         ColdStart cold = ColdStart.measure(driver(), spec(), merged, RestoreMode.file(), "file");
         assertFalse(cold.reply().isEmpty());
-        try (TestUffdHandler handler = new TestUffdHandler(tmp.resolve("uffd.sock"), TestUffdHandler.raw(merged.memoryFile()))) {
+        try (TestPageFaultHandler handler = new TestPageFaultHandler(tmp.resolve("uffd.sock"), TestPageFaultHandler.raw(merged.memoryFile()))) {
             Restored restored = driver().restore(spec(), merged, RestoreMode.uffd(handler.socket()));
             try (Vm back = restored.vm()) {
                 assertGuestSawSnapshot(back);
@@ -141,7 +143,7 @@ abstract class FirecrackerDriverContract {
         try (SnapshotReader reader = SnapshotReader.open(sabre)) {
             assertEquals(spec().memoryBytes(), reader.header().memorySize());
         }
-        try (TestUffdHandler handler = new TestUffdHandler(tmp.resolve("uffd.sock"), TestUffdHandler.sabre(sabre))) {
+        try (TestPageFaultHandler handler = new TestPageFaultHandler(tmp.resolve("uffd.sock"), sabrePages(sabre))) {
             Restored restored = driver().restore(spec(), snapshot, RestoreMode.uffd(handler.socket()));
             try (Vm vm = restored.vm()) {
                 assertGuestSawSnapshot(vm);
@@ -216,5 +218,21 @@ abstract class FirecrackerDriverContract {
         System.out.println(what + ": " + report.toLine());
         assertTrue(report.outcome().startsWith("VMM exited"), what + ": " + report.toLine());
         assertTrue(report.faults() > 0 || report.bytesInstalled() > 0, what + ": " + report.toLine());
+    }
+
+    /** Pages served from a .sabre snapshot, each decoded on its own. */
+    static TestPageFaultHandler.PageSource sabrePages(Path sabreFile) throws IOException {
+        SnapshotReader reader = SnapshotReader.open(sabreFile);
+        return new TestPageFaultHandler.PageSource() {
+            @Override
+            public void read(long page, MemorySegment dst) throws IOException {
+                reader.readPage(page, dst);
+            }
+
+            @Override
+            public void close() throws IOException {
+                reader.close();
+            }
+        };
     }
 }

@@ -7,6 +7,7 @@ import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.RestoreMode;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.TestPageFaultHandler;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmException;
@@ -182,7 +183,7 @@ class FirecrackerErrorsTest {
         try (RandomAccessFile f = new RandomAccessFile(zeros.toFile(), "rw")) {
             f.setLength(snapshot.memoryBytes());
         }
-        try (TestUffdHandler handler = new TestUffdHandler(tmp.resolve("uffd.sock"), TestUffdHandler.raw(zeros))) {
+        try (TestPageFaultHandler handler = new TestPageFaultHandler(tmp.resolve("uffd.sock"), TestPageFaultHandler.raw(zeros))) {
             Restored restored = standInDriver().restore(spec, snapshot, RestoreMode.uffd(handler.socket()));
             try (Vm vm = restored.vm()) {
                 FirecrackerVm f = (FirecrackerVm) vm;

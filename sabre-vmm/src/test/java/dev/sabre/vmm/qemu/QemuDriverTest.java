@@ -7,6 +7,7 @@ import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.RestoreMode;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.TestPageFaultHandler;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmException;
@@ -104,7 +105,7 @@ class QemuDriverTest {
     @Test
     void restoreThroughUserfaultfdHandshake(@TempDir Path dir) throws Exception {
         Path socket = dir.resolve("uffd.sock");
-        try (TestFaultHandler handler = new TestFaultHandler(socket, snapshot.memoryFile())) {
+        try (TestPageFaultHandler handler = new TestPageFaultHandler(socket, TestPageFaultHandler.raw(snapshot.memoryFile()))) {
             ColdStart cold = ColdStart.measure(driver, spec, snapshot, RestoreMode.uffd(socket), "12");
             assertEquals("fn: Fib: y = fib(x) | x: 12 y: 144.0 | runtime: python", cold.reply());
             System.out.println("fibonacci, uffd restore (every page served by the test handler, "
