@@ -129,7 +129,7 @@ class RealSnapshotTest {
     }
 
     @Test
-    void workingSetsArePackedRawOrAsZstd19In256KiBFrames() throws IOException {
+    void workingSetsArePackedRawInFaultOrderOrAsZstd19InAddressOrder() throws IOException {
         // Real non-zero pages in a scrambled order: 64-page blocks taken back to front.
         List<PageRun> workingSet = new ArrayList<>();
         for (long block = 2000; block >= 0; block -= 64) {
@@ -149,8 +149,11 @@ class RealSnapshotTest {
             try (SnapshotReader reader = SnapshotReader.open(snap)) {
                 assertEquals(codec, reader.header().codec());
                 assertEquals(codec == CodecId.NONE ? 0 : 19, reader.header().level());
+                // Raw keeps the order pages were touched in (REAP); compressed stores them by address.
+                List<PageRun> expectedOrder = codec == CodecId.NONE ? workingSet : PageRun.inAddressOrder(workingSet);
+                assertEquals(pagesOf(expectedOrder), pagesOf(reader.prefetchOrder()));
                 for (FrameInfo frame : reader.frames()) {
-                    assertTrue(frame.pageCount() <= (codec == CodecId.NONE ? 256 : 64), "frame of " + frame.pageCount() + " pages");
+                    assertTrue(frame.pageCount() <= (codec == CodecId.NONE ? 256 : 512), "frame of " + frame.pageCount() + " pages");
                     if (codec == CodecId.NONE) {
                         assertTrue(!frame.compressed(), "a raw working set stores raw frames");
                     }
@@ -163,6 +166,16 @@ class RealSnapshotTest {
             }
         }
         assertTrue(sizes[1] * 2 < sizes[0], "compressed " + sizes[1] + " bytes vs raw " + sizes[0]);
+    }
+
+    private static List<Long> pagesOf(List<PageRun> runs) {
+        List<Long> pages = new ArrayList<>();
+        for (PageRun run : runs) {
+            for (long p = run.firstPage(); p < run.endPage(); p++) {
+                pages.add(p);
+            }
+        }
+        return pages;
     }
 
     @Test

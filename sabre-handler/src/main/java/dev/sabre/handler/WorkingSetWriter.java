@@ -16,9 +16,9 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Writes a recorded working set as a .sabre snapshot holding only those pages, its prefetch order the
- * fault order, as {@link PackOptions#workingSet} lays it out: raw (REAP) or compressed. A raw memory file is packed directly; pages of a .sabre source are first materialized into
- * a sparse temporary file.
+ * Writes a recorded working set as a .sabre snapshot holding only those pages, as {@link PackOptions#workingSet}
+ * lays it out: raw in fault order (REAP), or compressed in address order. A raw memory file is packed
+ * directly; pages of a .sabre source are first materialized into a sparse temporary file.
  */
 final class WorkingSetWriter {
     private WorkingSetWriter() {}
