@@ -9,11 +9,9 @@ import dev.sabre.vmm.Snapshot;
 import dev.sabre.vmm.VmmException;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.regex.Pattern;
 
 /**
@@ -96,13 +94,7 @@ public record FunctionSnapshot(Path dir, Snapshot snapshot, String input, String
         o.addProperty("input", input);
         o.addProperty("reply", reply);
         o.addProperty("deterministic", deterministic);
-        Path tmp = dir.resolve(METADATA + ".tmp");
-        try {
-            Files.writeString(tmp, GSON.toJson(o) + "\n", StandardCharsets.UTF_8);
-            Files.move(tmp, dir.resolve(METADATA), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new VmmException("cannot write " + dir.resolve(METADATA) + ": " + e.getMessage(), e);
-        }
+        Snapshot.writeJson(dir.resolve(METADATA), o);
     }
 
     /** Reads the function snapshot in {@code dir}; a missing or malformed one gives a one-line error. */

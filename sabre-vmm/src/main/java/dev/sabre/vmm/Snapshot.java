@@ -66,13 +66,17 @@ public record Snapshot(String function, String vmm, long memoryBytes, String ima
         o.addProperty("image_id", imageId);
         o.addProperty("state_file", stateFile.getFileName().toString());
         o.addProperty("memory_file", memoryFile.getFileName().toString());
-        Path dir = stateFile.getParent();
-        Path tmp = dir.resolve(METADATA + ".tmp");
+        writeJson(stateFile.getParent().resolve(METADATA), o);
+    }
+
+    /** Writes {@code json} to {@code file} whole or not at all: to a temporary name, then renamed over it. */
+    public static void writeJson(Path file, JsonObject json) {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.writeString(tmp, GSON.toJson(o) + "\n", StandardCharsets.UTF_8);
-            Files.move(tmp, dir.resolve(METADATA), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.writeString(tmp, GSON.toJson(json) + "\n", StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            throw new VmmException("cannot write " + dir.resolve(METADATA) + ": " + e.getMessage(), e);
+            throw new VmmException("cannot write " + file + ": " + e.getMessage(), e);
         }
     }
 
