@@ -81,6 +81,8 @@ final class Libc {
         static final MethodHandle IOCTL_PTR = withErrno("ioctl", 2, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
         static final MethodHandle IOCTL_LONG = withErrno("ioctl", 2, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
         static final MethodHandle SYSCALL1 = withErrno("syscall", 1, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+        static final MethodHandle SYSCALL4 =
+                withErrno("syscall", 1, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
     }
 
     /** Virtual memory and the native copy, compare and fill. */
@@ -363,6 +365,15 @@ final class Libc {
         MemorySegment st = callState();
         try {
             return result(st, (long) Io.SYSCALL1.invokeExact(st, number, arg));
+        } catch (Throwable t) {
+            throw propagate(t);
+        }
+    }
+
+    static long syscall(long number, long a, long b, long c, long d) {
+        MemorySegment st = callState();
+        try {
+            return result(st, (long) Io.SYSCALL4.invokeExact(st, number, a, b, c, d));
         } catch (Throwable t) {
             throw propagate(t);
         }

@@ -12,7 +12,9 @@ import java.lang.foreign.StructLayout;
  * A reusable set of descriptors to wait on with poll(2), for loops that wait on the same descriptors again
  * and again (a page-fault handler waits on its userfaultfd and on an {@link EventFd} that tells it to stop).
  * The {@code struct pollfd} array lives in native memory for the life of the set, so polling allocates
- * nothing. A set may be filled on one thread and polled on another, but not used by two at once.
+ * nothing. A set belongs to the thread that made it: its memory is confined to that thread, because closing
+ * a shared arena briefly stops every thread of the JVM, a cost that grows with the number of threads (a
+ * handler with thousands of connections would pay it per connection).
  */
 public final class PollSet implements AutoCloseable {
 
@@ -30,7 +32,7 @@ public final class PollSet implements AutoCloseable {
     private static final long EVENTS = POLLFD.byteOffset(MemoryLayout.PathElement.groupElement("events"));
     private static final long REVENTS = POLLFD.byteOffset(MemoryLayout.PathElement.groupElement("revents"));
 
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena = Arena.ofConfined();
     private final MemorySegment pollfds;
     private final int capacity;
     private int size;
@@ -59,6 +61,11 @@ public final class PollSet implements AutoCloseable {
         entry.set(JAVA_SHORT, EVENTS, (short) events);
         entry.set(JAVA_SHORT, REVENTS, (short) 0);
         return size++;
+    }
+
+    /** Empties the set, so a loop whose descriptors change can refill it before each poll. */
+    public void clear() {
+        size = 0;
     }
 
     public int size() {

@@ -27,9 +27,12 @@ final class SocketAbi {
     static final int SOCK_CLOEXEC = 02000000;
     static final int SOL_SOCKET = 1;
     static final int SO_PEERCRED = 17;
+    /** Linux 6.5+: a pidfd of the peer as of connect time. */
+    static final int SO_PEERPIDFD = 77;
     static final int SCM_RIGHTS = 1;
     static final int MSG_CTRUNC = 0x8;
     static final int MSG_TRUNC = 0x20;
+    static final int MSG_DONTWAIT = 0x40;
     static final int MSG_NOSIGNAL = 0x4000;
     static final int MSG_CMSG_CLOEXEC = 0x40000000;
     /** The kernel's limit on descriptors in one SCM_RIGHTS message (SCM_MAX_FD). */

@@ -171,6 +171,31 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     /**
+     * One sendmsg(2) of {@code payload[offset, offset + length)} without descriptors, for event loops on a
+     * non-blocking socket: returns how many bytes the kernel took, 0 when its buffer is full (EAGAIN).
+     */
+    public int trySend(byte[] payload, int offset, int length) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(Math.max(1, length));
+            MemorySegment.copy(payload, offset, data, JAVA_BYTE, 0, length);
+            MemorySegment iov = arena.allocate(IOVEC);
+            iov.set(ADDRESS, IOV_BASE, data);
+            iov.set(JAVA_LONG, IOV_LEN, (long) length);
+            MemorySegment msg = arena.allocate(MSGHDR);
+            msg.set(ADDRESS, MSG_IOV, iov);
+            msg.set(JAVA_LONG, MSG_IOVLEN, 1L);
+            long n;
+            do {
+                n = Libc.sendmsg(fd(), msg, SocketAbi.MSG_NOSIGNAL | SocketAbi.MSG_DONTWAIT);
+            } while (n == -Errno.EINTR);
+            if (n == -Errno.EAGAIN) {
+                return 0;
+            }
+            return (int) Libc.check("sendmsg(fd " + fd() + ", " + length + " bytes)", n);
+        }
+    }
+
+    /**
      * One recvmsg(2): up to {@code maxPayload} bytes and up to {@code maxFds} descriptors (close-on-exec,
      * MSG_CMSG_CLOEXEC). Waits for data unless the socket is non-blocking (then EAGAIN is thrown).
      *
