@@ -32,6 +32,20 @@ final class Json {
         return value;
     }
 
+    /**
+     * Whether {@code text} is the beginning of a JSON value that more text could complete: parsing it fails
+     * only at its very end. False for a complete value and for text that is malformed before its end.
+     */
+    static boolean isIncomplete(String text) {
+        Json json = new Json(text);
+        try {
+            json.value(0);
+            return false;
+        } catch (HandshakeException e) {
+            return json.pos >= text.length();
+        }
+    }
+
     private Object value(int depth) throws HandshakeException {
         if (depth > MAX_DEPTH) {
             throw error("nested deeper than " + MAX_DEPTH + " levels");

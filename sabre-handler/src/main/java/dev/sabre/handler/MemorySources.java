@@ -1,6 +1,5 @@
 package dev.sabre.handler;
 
-import dev.sabre.codec.CodecId;
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.restore.PageSource;
 import dev.sabre.restore.SnapshotPages;
@@ -11,47 +10,28 @@ import java.util.List;
 
 /**
  * The files a handler serves from, opened and validated once at start and shared by every session: the
- * guest memory (raw or .sabre) and, for reap strategies, the working set layered over it. Refuses a
- * combination the strategy cannot use, and with {@code verify} checks every frame before anything is served.
+ * guest memory (raw or .sabre) and, for the reap strategies, the working set layered over it. With
+ * {@code verify}, every frame is checked before anything is served. Which files a strategy needs, and what
+ * it refuses, is the strategy's decision ({@link StrategyPolicy#open}).
  */
 final class MemorySources implements AutoCloseable {
+    private final Path memoryFile;
     private final PageSource memory;
     private final SnapshotPages workingSet;
 
-    private MemorySources(PageSource memory, SnapshotPages workingSet) {
+    private MemorySources(Path memoryFile, PageSource memory, SnapshotPages workingSet) {
+        this.memoryFile = memoryFile;
         this.memory = memory;
         this.workingSet = workingSet;
     }
 
-    static MemorySources open(HandlerConfig config) throws IOException {
-        Strategy strategy = config.strategy();
-        PageSource memory = PageSource.open(config.memory());
+    /** Opens {@code memory} and, if not null, the working set {@code workingSet} over it. */
+    static MemorySources open(Path memoryFile, Path workingSetFile, HandlerConfig config) throws IOException {
+        PageSource memory = PageSource.open(memoryFile);
         SnapshotPages ws = null;
         try {
-            if (strategy == Strategy.SABRE && !(memory instanceof SnapshotPages)) {
-                throw new IOException("strategy sabre restores a .sabre snapshot, but " + config.memory()
-                        + " is a raw memory file (pack it with 'sabre pack')");
-            }
-            if (strategy.replaysWorkingSet() || strategy == Strategy.REAP_RECORD) {
-                if (config.workingSet() == null) {
-                    throw new IOException("strategy " + strategy + " needs --ws FILE");
-                }
-            }
-            if (strategy.replaysWorkingSet()) {
-                ws = SnapshotPages.open(config.workingSet(), memory);
-                CodecId codec = ws.reader().header().codec();
-                if (strategy == Strategy.REAP && codec != CodecId.NONE) {
-                    throw new IOException(config.workingSet() + " is compressed with " + codec.label()
-                            + "; strategy reap replays a raw working set, use reap-compressed");
-                }
-                if (strategy == Strategy.REAP_COMPRESSED && codec == CodecId.NONE) {
-                    throw new IOException(config.workingSet() + " is not compressed; strategy reap-compressed replays a "
-                            + "compressed working set, use reap");
-                }
-                if (ws.reader().prefetchOrder().isEmpty()) {
-                    config.log().println("sabre handler: warning: " + config.workingSet()
-                            + " has no prefetch order; prefetching it in file order");
-                }
+            if (workingSetFile != null) {
+                ws = SnapshotPages.open(workingSetFile, memory);
             }
             for (PageSource source : ws != null ? List.of(memory, ws) : List.of(memory)) {
                 if (source instanceof SnapshotPages snapshot) {
@@ -66,7 +46,7 @@ final class MemorySources implements AutoCloseable {
                     ws.reader().verify(config.restore().cpuWorkers(), null);
                 }
             }
-            return new MemorySources(memory, ws);
+            return new MemorySources(memoryFile, memory, ws);
         } catch (IOException | RuntimeException e) {
             if (ws != null) {
                 ws.close();
@@ -109,8 +89,9 @@ final class MemorySources implements AutoCloseable {
         return workingSet != null ? workingSet : memory;
     }
 
+    /** The memory file: the raw file or the .sabre snapshot. */
     Path memoryPath() {
-        return memory instanceof SnapshotPages s ? s.reader().path() : ((dev.sabre.restore.RawMemoryPages) memory).path();
+        return memoryFile;
     }
 
     long memorySize() {

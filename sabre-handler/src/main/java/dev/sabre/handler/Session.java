@@ -7,6 +7,7 @@ import dev.sabre.linux.Errno;
 import dev.sabre.linux.EventFd;
 import dev.sabre.linux.Fds;
 import dev.sabre.linux.LinuxException;
+import dev.sabre.linux.PidFd;
 import dev.sabre.linux.PollSet;
 import dev.sabre.linux.Processes;
 import dev.sabre.linux.ReceivedMessage;
@@ -21,8 +22,6 @@ import dev.sabre.restore.RestoreEngine;
 import dev.sabre.restore.RestoreMetrics;
 import dev.sabre.restore.UffdInstaller;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -30,45 +29,40 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
- * One VMM, from its handshake to its exit: receives and validates the handshake, then runs the event loop
- * that serves its page faults with the configured {@link Strategy} while a prefetch or eager restore
- * streams pages in on other threads. Remove events make pages read as zeros from then on. If the VMM cannot
- * be served any more (a corrupt frame, a fault outside its regions, an unexpected kernel error) it is killed
- * rather than left hanging, and the session ends with a log line saying why.
+ * One VMM, from its completed handshake to its exit: runs the event loop that serves its page faults with
+ * its strategy's {@link StrategyPolicy} while a prefetch or eager restore streams pages in on other threads.
+ * Remove events make pages read as zeros from then on. If the VMM cannot be served any more (a corrupt
+ * frame, a fault outside its regions, an unexpected kernel error) it is killed through the pidfd taken
+ * when it connected, rather than left hanging, and the session ends with a log line saying why.
  */
 final class Session {
-    private static final int MAX_HANDSHAKE = 64 * 1024;
     private static final int MAX_EVENTS = 64;
 
     private final int id;
     private final UnixSocket connection;
+    private final PidFd peer;
+    private final Userfaultfd uffd;
+    private final GuestLayout layout;
     private final MemorySources sources;
     private final HandlerConfig config;
+    private final StrategyPolicy policy;
     private final Consumer<SessionReport> onEnd;
     private final WorkingSetRecorder recorder = new WorkingSetRecorder();
     private final FaultLatencies latencies = new FaultLatencies();
     private final EventFd wake;
     private final ArrayDeque<UffdEvent.PageFault> pending = new ArrayDeque<>();
-    /** Faults held back while an eager restore runs, answered when it is done. */
-    private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
+    private final RemovedPages removed;
+    private final UffdInstaller installer;
     private volatile boolean stopRequested;
     private boolean wakeClosed;
     private long readAtStart;
     private volatile String stopReason;
-    private volatile int pid = -1;
-    private Userfaultfd uffd;
-    private GuestLayout layout;
-    private RemovedPages removed;
-    private UffdInstaller installer;
     private RestoreEngine engine;
-    private CompletableFuture<RestoreMetrics> prefetch;
+    private CompletableFuture<RestoreMetrics> restore;
     private RestoreMetrics restoreMetrics;
-    private boolean eagerDone;
     private long removeEvents;
     private long installedByFaults;
     private Path writtenWorkingSet;
-
-    private record Deferred(long address, long receivedNanos) {}
 
     /** Thrown when the VMM can no longer be served; the session then kills it. */
     private static final class Unservable extends IOException {
@@ -77,17 +71,25 @@ final class Session {
         }
     }
 
-    Session(int id, UnixSocket connection, MemorySources sources, HandlerConfig config, Consumer<SessionReport> onEnd)
-            throws LinuxException {
+    /**
+     * A session for a VMM whose handshake was checked: {@code uffd} is a real userfaultfd with remove events
+     * and {@code handshake} covers the memory. The session owns the connection, the pidfd and the uffd.
+     */
+    Session(int id, UnixSocket connection, PidFd peer, Userfaultfd uffd, Handshake handshake, MemorySources sources,
+            HandlerConfig config, Consumer<SessionReport> onEnd) throws LinuxException {
         this.id = id;
         this.connection = connection;
+        this.peer = peer;
+        this.uffd = uffd;
         this.sources = sources;
         this.config = config;
         this.onEnd = onEnd;
+        this.policy = config.strategy().policy();
         this.wake = EventFd.create(true);
-        if (config.strategy() == Strategy.REAP_RECORD) {
-            recorder.start();
-        }
+        Fds.setNonBlocking(uffd.fd(), true);
+        this.layout = new GuestLayout(handshake.regions());
+        this.removed = new RemovedPages(sources.pageSize());
+        this.installer = new UffdInstaller(uffd, layout, removed, sources.pageSize());
     }
 
     int id() {
@@ -95,7 +97,7 @@ final class Session {
     }
 
     int pid() {
-        return pid;
+        return peer.pid();
     }
 
     /** Asks the session to end (handler shutdown); a VMM still connected is killed, since nobody will serve it. */
@@ -105,7 +107,7 @@ final class Session {
         signal();
     }
 
-    /** RECORD: starts recording this VMM's faults afresh (any strategy). */
+    /** Starts recording this VMM's faults afresh: RECORD (any strategy), or the reap-record strategy. */
     void startRecording() {
         recorder.start();
     }
@@ -140,18 +142,10 @@ final class Session {
     void run() {
         String outcome;
         try {
-            try {
-                pid = connection.peerCredentials().pid();
-            } catch (LinuxException e) {
-                pid = -1;
-            }
+            installer.setEventReader(Thread.currentThread(), this::drainEvents);
+            log("connected: %d region(s), %d MiB, strategy %s", layout.regions().size(), sources.memorySize() >> 20,
+                    config.strategy());
             outcome = serve();
-        } catch (HandshakeException e) {
-            outcome = "refused: " + e.getMessage();
-            log("refused: %s", e.getMessage());
-            if (uffd != null) {
-                killVmm("its handshake was refused and it would wait for pages forever");
-            }
         } catch (Unservable e) {
             outcome = "cannot be served: " + e.getMessage();
             log("cannot be served: %s", e.getMessage());
@@ -165,9 +159,8 @@ final class Session {
     }
 
     private String serve() throws IOException {
-        receiveHandshake();
         readAtStart = sources.lazy().bytesRead();
-        startStrategy();
+        policy.ready(this);
         try (PollSet poll = new PollSet(3)) {
             int uffdIndex = poll.add(uffd.fd(), PollSet.POLLIN);
             int vmmIndex = poll.add(connection.fd(), PollSet.POLLIN);
@@ -175,7 +168,7 @@ final class Session {
             while (true) {
                 while (!pending.isEmpty()) {
                     UffdEvent.PageFault fault = pending.poll();
-                    serveFault(fault.address(), System.nanoTime());
+                    fault(fault.address(), System.nanoTime());
                 }
                 poll.poll(-1);
                 if (poll.ready(wakeIndex)) {
@@ -184,7 +177,7 @@ final class Session {
                         killVmm(stopReason);
                         return "stopped: " + stopReason;
                     }
-                    checkPrefetch();
+                    checkRestore();
                 }
                 if (poll.ready(uffdIndex)) {
                     if ((poll.revents(uffdIndex) & (PollSet.POLLERR | PollSet.POLLHUP)) != 0) {
@@ -208,79 +201,27 @@ final class Session {
         }
     }
 
-    private void receiveHandshake() throws IOException {
-        try (PollSet poll = new PollSet(2)) {
-            poll.add(connection.fd(), PollSet.POLLIN);
-            poll.add(wake.fd(), PollSet.POLLIN);
-            if (poll.poll(config.handshakeTimeout().toMillis()) == 0) {
-                throw new HandshakeException("no handshake within " + config.handshakeTimeout().toMillis() + " ms");
-            }
-            if (stopRequested) {
-                throw new HandshakeException("handler shutting down before the handshake");
-            }
-        }
-        ReceivedMessage message;
-        try {
-            message = connection.receive(MAX_HANDSHAKE, 4);
-        } catch (LinuxException e) {
-            throw new HandshakeException("cannot receive the handshake: " + e.getMessage());
-        }
-        if (message.isEndOfStream()) {
-            throw new HandshakeException("VMM disconnected before sending its handshake");
-        }
-        if (message.fds().length != 1) {
-            message.closeFds();
-            throw new HandshakeException("handshake carried " + message.fds().length
-                    + " file descriptors, expected exactly 1 (the userfaultfd)");
-        }
-        int fd = message.fds()[0];
-        if (!isUserfaultfd(fd)) {
-            Fds.closeQuietly(fd);
-            throw new HandshakeException("the descriptor sent with the handshake is not a userfaultfd");
-        }
-        uffd = Userfaultfd.adopt(fd);
-        Fds.setNonBlocking(fd, true);
-        String json = new String(message.payload(), StandardCharsets.UTF_8);
-        Handshake handshake = Handshake.parse(json, sources.memorySize(), sources.pageSize());
-        layout = new GuestLayout(handshake.regions());
-        removed = new RemovedPages(sources.pageSize());
-        installer = new UffdInstaller(uffd, layout, removed, sources.pageSize());
-        installer.setEventReader(Thread.currentThread(), this::drainEvents);
-        log("connected: %d region(s), %d MiB, strategy %s", handshake.regions().size(),
-                sources.memorySize() >> 20, config.strategy());
+    // ---- the runtime strategies use -------------------------------------------------------------------
+
+    MemorySources sources() {
+        return sources;
     }
 
-    private static boolean isUserfaultfd(int fd) {
-        try {
-            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString().contains("userfaultfd");
-        } catch (IOException | UnsupportedOperationException e) {
-            return false;
-        }
-    }
-
-    /** Prefetching strategies start streaming at once; eager waits for the first fault. */
-    private void startStrategy() throws IOException {
-        switch (config.strategy()) {
-            case SABRE -> startEngine(sources.snapshot());
-            case REAP, REAP_COMPRESSED -> startEngine(sources.workingSet().reader());
-            default -> { }
-        }
-    }
-
-    private void startEngine(SnapshotReader reader) throws IOException {
+    /** Installs every present page of {@code reader} in the background; faults pull their chunk forward. */
+    void prefetch(SnapshotReader reader) throws IOException {
         engine = RestoreEngine.start(reader, installer, config.restore());
-        prefetch = engine.completion();
-        prefetch.whenComplete((m, e) -> signal());
+        watch(engine.completion());
     }
 
-    private void startEager() throws IOException {
+    /** Installs the whole memory in the background: the snapshot through the engine, a raw file directly. */
+    void restoreAll() throws IOException {
         SnapshotReader snapshot = sources.snapshot();
         if (snapshot != null) {
-            startEngine(snapshot);
+            prefetch(snapshot);
             return;
         }
-        prefetch = new CompletableFuture<>();
-        CompletableFuture<RestoreMetrics> future = prefetch;
+        CompletableFuture<RestoreMetrics> future = new CompletableFuture<>();
+        watch(future);
         Thread.ofPlatform().daemon().name("sabre-eager-" + id).start(() -> {
             try {
                 future.complete(RawRestore.restore(sources.memoryPath(), sources.memorySize(), installer, config.restore()));
@@ -288,16 +229,54 @@ final class Session {
                 future.completeExceptionally(t);
             }
         });
-        prefetch.whenComplete((m, e) -> signal());
     }
 
-    /** Called when the prefetch or eager restore may have ended. */
-    private void checkPrefetch() throws IOException {
-        if (prefetch == null || !prefetch.isDone() || restoreMetrics != null || eagerDone) {
+    /**
+     * Serves a fault from the memory (the working set first, when there is one); the page is recorded
+     * first when recording, since the guest may act on it at once.
+     */
+    void serve(long offset, long receivedNanos) throws IOException {
+        long page = offset / sources.pageSize();
+        try {
+            recorder.record(page);
+            installedByFaults += sources.lazy().serve(page, installer);
+            if (engine != null && !engine.isDone()) {
+                engine.prioritize(page);
+            }
+        } catch (LinuxException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return; // the VMM unmapped this memory (it is exiting): nobody waits for the page
+            }
+            throw e;
+        } catch (IOException e) {
+            throw new Unservable("page " + page + ": " + e.getMessage(), e);
+        }
+        latencies.add(System.nanoTime() - receivedNanos);
+    }
+
+    /** {@link #serve}, or zeros if the page was removed since the fault arrived (deferred faults). */
+    void serveUnlessRemoved(long offset, long receivedNanos) throws IOException {
+        if (removed.contains(offset)) {
+            installZeros(offset, receivedNanos);
+        } else {
+            serve(offset, receivedNanos);
+        }
+    }
+
+    // ---- the event loop -------------------------------------------------------------------------------
+
+    private void watch(CompletableFuture<RestoreMetrics> future) {
+        restore = future;
+        future.whenComplete((m, e) -> signal());
+    }
+
+    /** Called when the background restore may have ended. */
+    private void checkRestore() throws IOException {
+        if (restore == null || !restore.isDone() || restoreMetrics != null) {
             return;
         }
         try {
-            restoreMetrics = prefetch.join();
+            restoreMetrics = restore.join();
             log("%s done: %s", config.strategy() == Strategy.EAGER ? "eager restore" : "prefetch", restoreMetrics.toLine());
         } catch (RuntimeException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
@@ -306,19 +285,37 @@ final class Session {
             }
             throw new Unservable("restore failed: " + cause.getMessage(), cause);
         }
-        if (config.strategy() == Strategy.EAGER) {
-            eagerDone = true;
-            while (!deferred.isEmpty()) {
-                Deferred fault = deferred.poll();
-                serveFault(fault.address(), fault.receivedNanos());
-            }
+        policy.restored(this);
+    }
+
+    private void fault(long address, long receivedNanos) throws IOException {
+        long offset = layout.fileOffsetOf(address & -sources.pageSize());
+        if (offset < 0) {
+            throw new Unservable("page fault at 0x" + Long.toHexString(address) + ", outside every region of the handshake", null);
         }
+        if (removed.contains(offset)) {
+            installZeros(offset, receivedNanos);
+        } else {
+            policy.fault(this, offset, receivedNanos);
+        }
+    }
+
+    private void installZeros(long offset, long receivedNanos) throws IOException {
+        try {
+            installedByFaults += installer.zero(offset, sources.pageSize());
+        } catch (LinuxException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return;
+            }
+            throw e;
+        }
+        latencies.add(System.nanoTime() - receivedNanos);
     }
 
     private void handleEvents(List<UffdEvent> events) throws IOException {
         for (UffdEvent event : events) {
             switch (event) {
-                case UffdEvent.PageFault fault -> serveFault(fault.address(), System.nanoTime());
+                case UffdEvent.PageFault fault -> fault(fault.address(), System.nanoTime());
                 case UffdEvent.Remove r -> { } // applied when read
                 case UffdEvent.Fork f -> Fds.closeQuietly(f.userfaultfd());
                 case UffdEvent.Unmap u -> log("guest memory 0x%x..0x%x unmapped", u.start(), u.end());
@@ -369,69 +366,30 @@ final class Session {
         }
     }
 
-    private void serveFault(long address, long receivedNanos) throws IOException {
-        int pageSize = sources.pageSize();
-        long offset = layout.fileOffsetOf(address & -pageSize);
-        if (offset < 0) {
-            throw new Unservable("page fault at 0x" + Long.toHexString(address) + ", outside every region of the handshake", null);
-        }
-        if (config.strategy() == Strategy.EAGER && !eagerDone) {
-            if (prefetch == null) {
-                startEager();
-            }
-            deferred.add(new Deferred(address, receivedNanos));
-            return;
-        }
-        long page = offset / pageSize;
-        try {
-            if (removed.contains(offset)) {
-                installedByFaults += installer.zero(offset, pageSize);
-            } else {
-                recorder.record(page); // before the page goes in: the guest may act on it at once
-                installedByFaults += sources.lazy().serve(page, installer);
-                if (engine != null && !engine.isDone()) {
-                    engine.prioritize(page);
-                }
-            }
-        } catch (LinuxException e) {
-            if (e.errno() == Errno.ENOENT) {
-                return; // the VMM unmapped this memory (it is exiting): nobody waits for the page
-            }
-            throw e;
-        } catch (IOException e) {
-            throw new Unservable("page " + page + ": " + e.getMessage(), e);
-        }
-        latencies.add(System.nanoTime() - receivedNanos);
-    }
-
     private void killVmm(String why) {
         if (!config.killUnservable()) {
-            log("not killing VMM pid %d (%s): disabled by configuration", pid, why);
-        } else if (pid <= 0) {
-            log("cannot kill the VMM (%s): its pid is unknown", why);
-        } else if (pid == Processes.getpid()) {
-            log("not killing VMM pid %d (%s): it is this process", pid, why);
+            log("not killing VMM %s (%s): disabled by configuration", peer.describe(), why);
+        } else if (peer.pid() == Processes.getpid()) {
+            log("not killing VMM %s (%s): it is this process", peer.describe(), why);
         } else {
             try {
-                Processes.kill(pid, Processes.SIGKILL);
-                log("killed VMM pid %d: %s", pid, why);
+                log(peer.signal(Processes.SIGKILL) ? "killed VMM %s, the process that connected: %s"
+                        : "VMM %s had already exited (%s)", peer.describe(), why);
             } catch (LinuxException e) {
-                log("could not kill VMM pid %d: %s", pid, e.getMessage());
+                log("could not kill VMM %s: %s", peer.describe(), e.getMessage());
             }
         }
     }
 
     private void finish(String outcome) {
-        if (installer != null) {
-            installer.abort(); // a prefetch still running stops at its next fill
-        }
+        installer.abort(); // a prefetch still running stops at its next fill
         if (engine != null) {
             engine.close();
-        } else if (prefetch != null) {
-            prefetch.handle((m, e) -> null).join(); // a raw eager restore fails fast once the VMM is gone
+        } else if (restore != null) {
+            restore.handle((m, e) -> null).join(); // a raw eager restore fails fast once the VMM is gone
         }
-        if (restoreMetrics == null && prefetch != null && !prefetch.isCompletedExceptionally()) {
-            restoreMetrics = prefetch.join();
+        if (restoreMetrics == null && restore != null && !restore.isCompletedExceptionally()) {
+            restoreMetrics = restore.join();
         }
         if (recorder.isRecording()) {
             try {
@@ -440,18 +398,17 @@ final class Session {
                 log("could not write the working set: %s", e.getMessage());
             }
         }
-        if (uffd != null) {
-            try {
-                uffd.close();
-            } catch (LinuxException e) {
-                log("closing the userfaultfd: %s", e.getMessage());
-            }
+        try {
+            uffd.close();
+        } catch (LinuxException e) {
+            log("closing the userfaultfd: %s", e.getMessage());
         }
         synchronized (wake) {
             wakeClosed = true;
             try {
                 connection.close();
                 wake.close();
+                peer.close();
             } catch (LinuxException e) {
                 log("closing: %s", e.getMessage());
             }
@@ -459,7 +416,7 @@ final class Session {
         long installed = installedByFaults + (engine != null ? engine.bytesInstalled()
                 : restoreMetrics != null ? restoreMetrics.bytesInstalled() : 0);
         long read = sources.lazy().bytesRead() - readAtStart + (restoreMetrics != null ? restoreMetrics.bytesRead() : 0);
-        SessionReport report = new SessionReport(id, pid, config.strategy(), outcome, latencies.count(),
+        SessionReport report = new SessionReport(id, peer.pid(), config.strategy(), outcome, latencies.count(),
                 latencies.percentileUs(50), latencies.percentileUs(99), latencies.maxUs(), removeEvents, read,
                 installed, restoreMetrics, writtenWorkingSet);
         config.log().println("sabre handler: " + report.toLine());
@@ -481,7 +438,7 @@ final class Session {
     }
 
     private void log(String format, Object... args) {
-        config.log().println("sabre handler: vmm " + id + (pid > 0 ? " (pid " + pid + ")" : "") + ": "
+        config.log().println("sabre handler: vmm " + id + " (pid " + peer.pid() + "): "
                 + String.format(format, args));
     }
 }

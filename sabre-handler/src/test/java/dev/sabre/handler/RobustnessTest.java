@@ -52,11 +52,11 @@ class RobustnessTest {
         assertEquals("VMM exited", running.nextReport().outcome());
     }
 
-    /** Sends {@code json} with the given descriptors as a VMM would and returns the handler's verdict. */
+    /** Sends {@code json} with the given descriptors as a VMM would and returns why it was refused. */
     private static String sendHandshake(RunningHandler running, String json, int... fds) throws Exception {
         try (UnixSocket socket = UnixSocket.connect(running.socket)) {
             socket.send(json.getBytes(StandardCharsets.UTF_8), fds);
-            return running.nextReport().outcome();
+            return running.nextDrop();
         }
     }
 
@@ -92,17 +92,17 @@ class RobustnessTest {
                         new String[] {"[".repeat(100), "deeper"});
                 for (String[] c : cases) {
                     String outcome = sendHandshake(running, c[0], uffd.fd());
-                    assertTrue(outcome.startsWith("refused") && outcome.contains(c[1]), c[0] + " -> " + outcome);
+                    assertTrue(outcome.startsWith("handshake refused") && outcome.contains(c[1]), c[0] + " -> " + outcome);
                 }
                 assertTrue(sendHandshake(running, good).contains("expected exactly 1"));
                 assertTrue(sendHandshake(running, good, uffd.fd(), uffd.fd()).contains("expected exactly 1"));
                 assertTrue(sendHandshake(running, good, notUffd.fd()).contains("not a userfaultfd"));
                 try (UnixSocket silent = UnixSocket.connect(running.socket)) {
-                    assertTrue(running.nextReport().outcome().contains("no handshake within"));
+                    assertTrue(running.nextDrop().contains("no complete handshake within"));
                 }
                 UnixSocket.connect(running.socket).close();
-                assertTrue(running.nextReport().outcome().contains("disconnected before"));
-                assertTrue(running.log().contains("refused:"));
+                assertTrue(running.nextDrop().contains("disconnected before"));
+                assertTrue(running.log().contains("handshake refused:"));
                 assertGoodVmmServed(running);
             } finally {
                 Memory.munmap(guest);

@@ -15,12 +15,14 @@ final class RunningHandler implements AutoCloseable {
     final Path socket;
     private final ByteArrayOutputStream logBytes;
     private final BlockingQueue<SessionReport> ended = new LinkedBlockingQueue<>();
+    private final BlockingQueue<String> dropped = new LinkedBlockingQueue<>();
 
     private RunningHandler(PageFaultHandler handler, Path socket, ByteArrayOutputStream logBytes) {
         this.handler = handler;
         this.socket = socket;
         this.logBytes = logBytes;
         handler.onSessionEnd(ended::add);
+        handler.onConnectionDropped(dropped::add);
     }
 
     static RunningHandler start(HandlerConfig config) throws IOException {
@@ -46,6 +48,15 @@ final class RunningHandler implements AutoCloseable {
         SessionReport r = ended.poll(120, TimeUnit.SECONDS);
         if (r == null) {
             throw new AssertionError("no session ended within 120 s; log:\n" + log());
+        }
+        return r;
+    }
+
+    /** Why the next connection was dropped before it became a session, waiting for one. */
+    String nextDrop() throws InterruptedException {
+        String r = dropped.poll(120, TimeUnit.SECONDS);
+        if (r == null) {
+            throw new AssertionError("no connection dropped within 120 s; log:\n" + log());
         }
         return r;
     }
