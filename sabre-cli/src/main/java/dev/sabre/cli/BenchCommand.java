@@ -2,6 +2,7 @@ package dev.sabre.cli;
 
 import dev.sabre.bench.codecs.CodecBenchCommand;
 import dev.sabre.bench.format.FormatBenchCommand;
+import dev.sabre.bench.handler.HandlerBenchCommand;
 import dev.sabre.bench.restore.RestoreBenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Command;
                 CodecBenchCommand.class,
                 FormatBenchCommand.class,
                 RestoreBenchCommand.class,
+                HandlerBenchCommand.class,
                 JmhCommand.class,
         })
 public final class BenchCommand implements Runnable {
