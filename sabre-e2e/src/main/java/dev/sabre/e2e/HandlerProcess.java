@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonParseException;
 import dev.sabre.handler.Strategy;
+import dev.sabre.handler.cli.HandlerMain;
 import dev.sabre.linux.UnixSocket;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.image.Cache;
@@ -25,8 +26,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The page-fault handler running as its own process, as in production: {@code sabre handler} when the
- * command line is on the class path, else {@link HandlerMain} with the same options. It listens on a
+ * The page-fault handler running as its own process, as in production: {@link HandlerMain}, the same
+ * command as {@code sabre handler}, with the same options. It listens on a
  * socket in its own work directory before any VMM starts, prints one JSON report per finished VMM session
  * (read here as {@link SessionStats}), and is supervised: if it dies while a VMM depends on it, the
  * {@link #onDeath} action runs at once, because that VMM's vCPUs would otherwise sleep in the kernel forever.
@@ -125,26 +126,11 @@ public final class HandlerProcess implements AutoCloseable {
         return handler;
     }
 
-    /** The JVM command that runs the handler: the real command line if present, else {@link HandlerMain}. */
+    /** The JVM command that runs the handler: {@code sabre handler}'s command, on this JVM's class path. */
     static List<String> launcher() {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-XX:+UseSerialGC", "-Xmx1g", "-cp", System.getProperty("java.class.path")));
-        if (onClassPath("dev.sabre.cli.Main")) {
-            cmd.addAll(List.of("dev.sabre.cli.Main", "handler"));
-        } else {
-            cmd.add(HandlerMain.class.getName());
-        }
-        return cmd;
-    }
-
-    private static boolean onClassPath(String className) {
-        try {
-            Class.forName(className, false, HandlerProcess.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
-        }
+                "-XX:+UseSerialGC", "-Xmx1g", "-cp", System.getProperty("java.class.path"), HandlerMain.class.getName());
     }
 
     private void awaitListening() {

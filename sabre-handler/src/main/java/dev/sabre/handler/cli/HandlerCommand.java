@@ -1,4 +1,4 @@
-package dev.sabre.cli.handler;
+package dev.sabre.handler.cli;
 
 import dev.sabre.codec.CodecId;
 import dev.sabre.handler.HandlerConfig;
