@@ -2,7 +2,7 @@ package dev.sabre.e2e;
 
 import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.VmmException;
-import dev.sabre.vmm.image.Cache;
+import dev.sabre.vmm.WorkDir;
 import dev.sabre.vmm.image.FunctionCatalog;
 import dev.sabre.vmm.image.ImageBuilder;
 import dev.sabre.vmm.qemu.QemuDriver;
@@ -57,7 +57,7 @@ class EndToEndTest {
     @AfterAll
     @Timeout(60)
     static void removeSnapshots() {
-        Cache.deleteTree(snapshots);
+        WorkDir.deleteTree(snapshots);
     }
 
     /** No QEMU, no handler process and no handler work directory (sockets) survive a test. */

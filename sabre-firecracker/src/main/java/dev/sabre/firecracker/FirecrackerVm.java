@@ -1,28 +1,29 @@
 package dev.sabre.firecracker;
 
+import dev.sabre.vmm.ChildProcess;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
+import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.WorkDir;
 import dev.sabre.vmm.grpc.GreeterClient;
-import dev.sabre.vmm.image.Cache;
-import dev.sabre.vmm.image.Commands;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /**
  * One Firecracker process and what belongs to it: its work directory (API socket, console and log
  * output, vsock socket), its API client, its TAP device, its jail, and the snapshot its memory is
- * relative to (what a Diff snapshot of it must be merged onto). The {@link Reaper} kills every live VM
- * at JVM exit.
+ * relative to (what a Diff snapshot of it must be merged onto). The process is a {@link ChildProcess},
+ * killed with its TAP device and work directory if the JVM exits while it runs.
  */
 public final class FirecrackerVm implements Vm {
     final VmSpec spec;
     final String id;
     final Path workDir;
-    final Process process;
+    final ChildProcess process;
     final ApiClient api;
     final TapDevice tap;
     final Path jailRoot;
@@ -34,7 +35,7 @@ public final class FirecrackerVm implements Vm {
     private GreeterClient client;
     private boolean closed;
 
-    FirecrackerVm(VmSpec spec, String id, Path workDir, Process process, ApiClient api, TapDevice tap, Path jailRoot,
+    FirecrackerVm(VmSpec spec, String id, Path workDir, ChildProcess process, ApiClient api, TapDevice tap, Path jailRoot,
                   InetSocketAddress endpoint, boolean vsock) {
         this.spec = spec;
         this.id = id;
@@ -45,7 +46,6 @@ public final class FirecrackerVm implements Vm {
         this.jailRoot = jailRoot;
         this.endpoint = endpoint;
         this.vsock = vsock;
-        Reaper.register(this, this::kill);
     }
 
     @Override
@@ -111,12 +111,13 @@ public final class FirecrackerVm implements Vm {
     }
 
     /** For error messages: how Firecracker ended and the tail of its output. */
-    String diagnostics() {
+    @Override
+    public String diagnostics() {
         StringBuilder b = new StringBuilder();
         if (!process.isAlive()) {
-            b.append("firecracker exited with status ").append(process.exitValue()).append('\n');
+            b.append("firecracker exited with status ").append(process.process().exitValue()).append('\n');
         }
-        b.append("--- firecracker output (console and log), last lines ---\n").append(Commands.tail(serialLog(), 25).strip());
+        b.append("--- firecracker output (console and log), last lines ---\n").append(WorkDir.tail(serialLog(), 25).strip());
         return b.toString();
     }
 
@@ -132,47 +133,17 @@ public final class FirecrackerVm implements Vm {
                 client.close();
             }
             api.close();
-            stopProcess();
+            process.stop(Duration.ofSeconds(2));
         } finally {
-            if (process.isAlive()) {
-                process.destroyForcibly();
-            }
-            Reaper.forget(this);
+            process.awaitExit(Duration.ZERO);
             if (tap != null) {
                 tap.close();
             }
             if (jailRoot != null) {
-                Cache.deleteTree(jailRoot.getParent());
+                WorkDir.deleteTree(jailRoot.getParent());
             }
-            if (!Boolean.getBoolean("sabre.keepVmDirs")) {
-                Cache.deleteTree(workDir);
-            }
-        }
-    }
-
-    private void stopProcess() {
-        try {
-            process.destroy();
-            if (!process.waitFor(2, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void kill() {
-        process.destroyForcibly();
-        try {
-            process.waitFor(2, TimeUnit.SECONDS);
-            if (tap != null) {
-                tap.close();
-            }
-            Cache.deleteTree(workDir);
-        } catch (InterruptedException | RuntimeException ignored) {
-            // exiting anyway
+            WorkDir.release(workDir);
+            process.release();
         }
     }
 
@@ -188,7 +159,7 @@ public final class FirecrackerVm implements Vm {
             Files.createLink(link, absolute);
             return "/" + link.getFileName();
         } catch (IOException e) {
-            throw new dev.sabre.vmm.VmmException("cannot link " + host + " into the jail " + jailRoot
+            throw new VmmException("cannot link " + host + " into the jail " + jailRoot
                     + " (it must be on the same file system): " + e.getMessage(), e);
         }
     }

@@ -1,4 +1,4 @@
-package dev.sabre.vmm.image;
+package dev.sabre.vmm;
 
 import java.nio.file.Path;
 

@@ -2,9 +2,10 @@ package dev.sabre.vmm.qemu;
 
 import dev.sabre.vmm.Accelerator;
 import dev.sabre.vmm.ColdStart;
+import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.Invocation;
+import dev.sabre.vmm.MemoryBackend;
 import dev.sabre.vmm.Progress;
-import dev.sabre.vmm.RestoreMode;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
 import dev.sabre.vmm.TestPageFaultHandler;
@@ -12,7 +13,6 @@ import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.image.Cache;
-import dev.sabre.vmm.image.GuestImage;
 import dev.sabre.vmm.image.ImageBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -85,7 +85,7 @@ class QemuDriverTest {
     @Test
     void restoreWithFileMapping() throws Exception {
         long before = Files.getLastModifiedTime(snapshot.memoryFile()).toMillis();
-        Restored restored = driver.restore(spec, snapshot, RestoreMode.file());
+        Restored restored = driver.restore(spec, snapshot, MemoryBackend.file());
         try (Vm vm = restored.vm()) {
             assertTrue(restored.restoreMicros() > 0);
             assertEquals("fn: Fib: y = fib(x) | x: 20 y: 6765.0 | runtime: python", driver.invoke(vm, "20").reply());
@@ -96,7 +96,7 @@ class QemuDriverTest {
         assertEquals(before, Files.getLastModifiedTime(snapshot.memoryFile()).toMillis(),
                 "a share=off restore leaves the memory file unchanged");
         // The same snapshot restores again.
-        ColdStart again = ColdStart.measure(driver, spec, snapshot, RestoreMode.file(), "30");
+        ColdStart again = ColdStart.measure(driver, spec, snapshot, MemoryBackend.file(), "30");
         assertEquals("fn: Fib: y = fib(x) | x: 30 y: 832040.0 | runtime: python", again.reply());
         assertEquals(again.restoreMicros() + again.coldStartMicros(), again.totalMicros());
         System.out.println("fibonacci, file restore:\n" + again);
@@ -106,7 +106,7 @@ class QemuDriverTest {
     void restoreThroughUserfaultfdHandshake(@TempDir Path dir) throws Exception {
         Path socket = dir.resolve("uffd.sock");
         try (TestPageFaultHandler handler = new TestPageFaultHandler(socket, TestPageFaultHandler.raw(snapshot.memoryFile()))) {
-            ColdStart cold = ColdStart.measure(driver, spec, snapshot, RestoreMode.uffd(socket), "12");
+            ColdStart cold = ColdStart.measure(driver, spec, snapshot, MemoryBackend.uffd(socket), "12");
             assertEquals("fn: Fib: y = fib(x) | x: 12 y: 144.0 | runtime: python", cold.reply());
             System.out.println("fibonacci, uffd restore (every page served by the test handler, "
                     + handler.faultsServed() + " faults):\n" + cold);
@@ -121,18 +121,18 @@ class QemuDriverTest {
     @Test
     void uffdRestoreWithoutHandlerFailsClearly(@TempDir Path dir) {
         VmmException e = assertThrows(VmmException.class,
-                () -> driver.restore(spec, snapshot, RestoreMode.uffd(dir.resolve("none.sock"))));
+                () -> driver.restore(spec, snapshot, MemoryBackend.uffd(dir.resolve("none.sock"))));
         assertTrue(e.getMessage().contains("no page-fault handler listening"), e.getMessage());
     }
 
     @Test
     void refusesSnapshotOfAnotherFunctionOrMemorySize() {
         VmmException size = assertThrows(VmmException.class,
-                () -> driver.restore(spec.withMemoryMiB(512), snapshot, RestoreMode.file()));
+                () -> driver.restore(spec.withMemoryMiB(512), snapshot, MemoryBackend.file()));
         assertTrue(size.getMessage().contains("256 MiB of guest memory, the VM asks for 512 MiB"), size.getMessage());
         GuestImage other = new GuestImage("python_list", image.kernel(), image.initramfs(), image.rootfs(), image.id());
         VmmException function = assertThrows(VmmException.class,
-                () -> driver.restore(spec.withImage(other), snapshot, RestoreMode.file()));
+                () -> driver.restore(spec.withImage(other), snapshot, MemoryBackend.file()));
         assertTrue(function.getMessage().contains("is of function 'fibonacci', cannot restore function 'python_list'"),
                 function.getMessage());
     }

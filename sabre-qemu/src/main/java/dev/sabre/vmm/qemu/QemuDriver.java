@@ -4,23 +4,24 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.sabre.vmm.Accelerator;
+import dev.sabre.vmm.ChildProcess;
+import dev.sabre.vmm.DriverSupport;
 import dev.sabre.vmm.Invocation;
+import dev.sabre.vmm.MemoryBackend;
 import dev.sabre.vmm.Progress;
-import dev.sabre.vmm.RestoreMode;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmDriver;
 import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.WorkDir;
 import dev.sabre.vmm.grpc.GreeterClient;
 import dev.sabre.vmm.image.Cache;
 import dev.sabre.vmm.image.HostTools;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +30,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The embedded VMM: QEMU's microvm machine driven over QMP. Guest RAM lives in a file
@@ -40,6 +43,9 @@ import java.util.Map;
 public final class QemuDriver implements VmmDriver {
     private static final int GUEST_PORT = 50051;
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);
+    /** A host forward in {@code info usernet}: "TCP[HOST_FORWARD]  FD  127.0.0.1 HOSTPORT  10.0.2.15 50051 ...". */
+    private static final Pattern HOST_FORWARD = Pattern.compile(
+            "TCP\\[HOST_FORWARD]\\s+\\d+\\s+127\\.0\\.0\\.1\\s+(\\d+)\\s+\\S+\\s+" + GUEST_PORT + "\\b");
 
     private final Path qemu;
     private final Cache cache;
@@ -65,9 +71,9 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public Vm boot(VmSpec spec) {
         HostTools.requireVmTools();
-        checkImages(spec);
+        DriverSupport.checkImages(spec);
         long start = System.nanoTime();
-        Path work = workDir(spec);
+        Path work = WorkDir.create("sabre-vm-" + spec.function());
         QemuVm vm = start(spec, work, work.resolve("memory"), true, false, Map.of());
         try {
             long deadline = start + spec.readyTimeout().toNanos();
@@ -77,16 +83,14 @@ public final class QemuDriver implements VmmDriver {
                     (System.nanoTime() - start) / 1e9, accelerator(spec).qemuName()));
             return vm;
         } catch (RuntimeException e) {
-            String why = vm.diagnostics();
-            vm.close();
-            throw new VmmException("VM " + spec.function() + " did not come up: " + e.getMessage() + "\n" + why, e);
+            throw DriverSupport.failed(vm, "VM " + spec.function() + " did not come up", e);
         }
     }
 
     @Override
     public Invocation invoke(Vm vm, String input) {
         QemuVm q = own(vm);
-        return Invocation.call(q.client(), q.spec, input, q::isAlive, q::diagnostics);
+        return Invocation.call(q.client(), q, input);
     }
 
     @Override
@@ -139,10 +143,10 @@ public final class QemuDriver implements VmmDriver {
     }
 
     @Override
-    public Restored restore(VmSpec spec, Snapshot snapshot, RestoreMode mode) {
+    public Restored restore(VmSpec spec, Snapshot snapshot, MemoryBackend backend) {
         HostTools.requireVmTools();
         snapshot.checkCompatible(spec, name());
-        checkImages(spec);
+        DriverSupport.checkImages(spec);
         Path memory;
         try {
             memory = snapshot.memoryFile().toRealPath();
@@ -150,7 +154,7 @@ public final class QemuDriver implements VmmDriver {
             throw new VmmException("snapshot memory file " + snapshot.memoryFile() + " is unreadable: " + e.getMessage(), e);
         }
         Map<String, String> env = Map.of();
-        if (mode instanceof RestoreMode.Uffd(Path socket)) {
+        if (backend instanceof MemoryBackend.Uffd(Path socket)) {
             if (!Files.exists(socket)) {
                 throw new VmmException("no page-fault handler listening at " + socket + " (start it before the restore)");
             }
@@ -160,7 +164,7 @@ public final class QemuDriver implements VmmDriver {
                     PreloadLibrary.ENV_SOCKET, socket.toAbsolutePath().toString());
         }
         GreeterClient.warmUp();
-        Path work = workDir(spec);
+        Path work = WorkDir.create("sabre-vm-" + spec.function());
         long start = System.nanoTime();
         QemuVm vm = start(spec, work, memory, false, true, env);
         try {
@@ -175,17 +179,14 @@ public final class QemuDriver implements VmmDriver {
             long restoreMicros = (System.nanoTime() - start) / 1000;
             return new Restored(vm, restoreMicros);
         } catch (RuntimeException e) {
-            String why = vm.diagnostics();
-            vm.close();
-            throw new VmmException("restoring " + spec.function() + " from " + snapshot.stateFile().getParent()
-                    + " (" + mode.name() + ") failed: " + e.getMessage() + "\n" + why, e);
+            throw DriverSupport.failed(vm, "restoring " + spec.function() + " from " + snapshot.stateFile().getParent()
+                    + " (" + backend.name() + ") failed", e);
         }
     }
 
     // ---- QEMU process ----
 
     private QemuVm start(VmSpec spec, Path work, Path memory, boolean shared, boolean incoming, Map<String, String> env) {
-        int port = freePort();
         Accelerator acc = accelerator(spec);
         List<String> cmd = new ArrayList<>(List.of(qemu.toString(),
                 "-M", "microvm,memory-backend=mem",
@@ -203,7 +204,9 @@ public final class QemuDriver implements VmmDriver {
                 "-serial", "chardev:serial",
                 "-drive", "if=none,id=root,file=" + opt(spec.image().rootfs()) + ",format=raw,readonly=on",
                 "-device", "virtio-blk-device,drive=root",
-                "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:" + port + "-:" + GUEST_PORT,
+                // Port 0: QEMU binds a free port itself (no window in which another process can take it);
+                // connectQmp reads which one.
+                "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:" + GUEST_PORT,
                 "-device", "virtio-net-device,netdev=net0",
                 "-qmp", "unix:" + opt(work.resolve("qmp.sock")) + ",server=on,wait=off"));
         if (incoming) {
@@ -217,10 +220,10 @@ public final class QemuDriver implements VmmDriver {
                     .redirectOutput(work.resolve("qemu.log").toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             pb.environment().putAll(env);
-            Process process = pb.start();
-            return new QemuVm(spec, work, process, port, memory, incoming);
+            ChildProcess process = ChildProcess.start(pb, () -> WorkDir.deleteTree(work));
+            return new QemuVm(spec, work, process, memory, incoming);
         } catch (IOException e) {
-            Cache.deleteTree(work);
+            WorkDir.deleteTree(work);
             throw new VmmException("cannot start " + qemu + ": " + e.getMessage(), e);
         }
     }
@@ -262,14 +265,27 @@ public final class QemuDriver implements VmmDriver {
             if (Files.exists(vm.qmpSocket())) {
                 try {
                     vm.qmp = QmpClient.connect(vm.qmpSocket(), QMP_TIMEOUT);
+                    vm.forwardedPort(forwardedPort(vm));
                     return;
                 } catch (IOException e) {
                     last = e;
                 }
             }
-            sleep(2);
+            DriverSupport.sleep(2);
         }
         throw new VmmException("QMP socket " + vm.qmpSocket() + " did not come up" + (last == null ? "" : ": " + last.getMessage()));
+    }
+
+    /** The host port QEMU bound for the guest's gRPC port, from the user-mode network's forwarding table. */
+    private static int forwardedPort(QemuVm vm) {
+        JsonObject args = new JsonObject();
+        args.addProperty("command-line", "info usernet");
+        String table = vm.qmp.execute("human-monitor-command", args, QMP_TIMEOUT).getAsString();
+        Matcher m = HOST_FORWARD.matcher(table);
+        if (!m.find()) {
+            throw new VmmException("QEMU reports no host port forwarded to the guest's port " + GUEST_PORT + ": " + table.strip());
+        }
+        return Integer.parseInt(m.group(1));
     }
 
     /** Waits for the function's ready line on the console, then for its gRPC server to accept a connection. */
@@ -285,12 +301,12 @@ public final class QemuDriver implements VmmDriver {
             if (consoleContains(vm.serialLog(), marker)) {
                 break;
             }
-            sleep(50);
+            DriverSupport.sleep(50);
         }
         try {
             long left = Math.max(1, deadline - System.nanoTime());
             if (!vm.client().awaitReady(Duration.ofNanos(left))) {
-                throw new VmmException("the function's gRPC server on 127.0.0.1:" + vm.port + " did not answer within "
+                throw new VmmException("the function's gRPC server on 127.0.0.1:" + vm.hostPort() + " did not answer within "
                         + vm.spec.readyTimeout().toSeconds() + " s");
             }
         } catch (InterruptedException e) {
@@ -322,7 +338,7 @@ public final class QemuDriver implements VmmDriver {
             if (System.nanoTime() > deadline) {
                 throw new VmmException("saving the device state did not finish (status " + status + ")");
             }
-            sleep(2);
+            DriverSupport.sleep(2);
         }
     }
 
@@ -348,7 +364,7 @@ public final class QemuDriver implements VmmDriver {
             if (System.nanoTime() > deadline) {
                 throw new VmmException("the VM did not reach status " + wanted + " (still " + status + ")");
             }
-            sleep(1);
+            DriverSupport.sleep(1);
         }
     }
 
@@ -366,38 +382,7 @@ public final class QemuDriver implements VmmDriver {
     // ---- helpers ----
 
     private static QemuVm own(Vm vm) {
-        if (vm instanceof QemuVm q) {
-            if (!q.isAlive()) {
-                throw new VmmException(q + " is not running\n" + q.diagnostics());
-            }
-            return q;
-        }
-        throw new VmmException("not a QEMU VM: " + vm);
-    }
-
-    private static void checkImages(VmSpec spec) {
-        for (Path p : List.of(spec.image().kernel(), spec.image().initramfs(), spec.image().rootfs())) {
-            if (!Files.isRegularFile(p)) {
-                throw new VmmException("guest image file " + p + " of function " + spec.function()
-                        + " does not exist (build the function's images first)");
-            }
-        }
-    }
-
-    private Path workDir(VmSpec spec) {
-        try {
-            return Files.createTempDirectory("sabre-vm-" + spec.function() + "-");
-        } catch (IOException e) {
-            throw new VmmException("cannot create a VM work directory: " + e.getMessage(), e);
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new VmmException("no free local port: " + e.getMessage(), e);
-        }
+        return DriverSupport.own(vm, QemuVm.class, "QEMU");
     }
 
     /** A path inside a QEMU option value (commas doubled). */
@@ -411,14 +396,5 @@ public final class QemuDriver implements VmmDriver {
             throw new VmmException("path with a quote is not supported: " + s);
         }
         return "'" + s + "'";
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new VmmException("interrupted", e);
-        }
     }
 }

@@ -1,15 +1,13 @@
 package dev.sabre.vmm.image;
 
 import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.WorkDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -96,31 +94,9 @@ public final class Cache {
         }
     }
 
-    /** Deletes a file tree if it exists (does not follow symbolic links). */
+    /** Deletes a file tree if it exists (does not follow symbolic links); as {@link WorkDir#deleteTree}. */
     public static void deleteTree(Path dir) {
-        if (dir == null || !Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    if (e != null) {
-                        throw e;
-                    }
-                    Files.delete(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            throw new VmmException("cannot delete " + dir + ": " + e.getMessage(), e);
-        }
+        WorkDir.deleteTree(dir);
     }
 
     /**

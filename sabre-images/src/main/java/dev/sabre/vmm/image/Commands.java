@@ -2,6 +2,7 @@ package dev.sabre.vmm.image;
 
 import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.WorkDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -99,19 +100,8 @@ public final class Commands {
         }
     }
 
-    /** The last {@code lines} lines of a text file, or a note that it cannot be read. */
+    /** The last {@code lines} lines of a text file, or a note that it cannot be read; as {@link WorkDir#tail}. */
     public static String tail(Path file, int lines) {
-        try {
-            if (!Files.exists(file)) {
-                return "(no " + file + ")";
-            }
-            byte[] bytes = Files.readAllBytes(file);
-            int from = Math.max(0, bytes.length - 64 * 1024);
-            String text = new String(bytes, from, bytes.length - from, StandardCharsets.UTF_8);
-            List<String> all = text.lines().toList();
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-        } catch (IOException e) {
-            return "(cannot read " + file + ": " + e.getMessage() + ")";
-        }
+        return WorkDir.tail(file, lines);
     }
 }

@@ -1,5 +1,6 @@
 package dev.sabre.vmm.image;
 
+import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.VmmException;
 import org.junit.jupiter.api.Test;

@@ -1,47 +1,39 @@
 package dev.sabre.vmm.qemu;
 
+import dev.sabre.vmm.ChildProcess;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
+import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.WorkDir;
 import dev.sabre.vmm.grpc.GreeterClient;
-import dev.sabre.vmm.image.Cache;
-import dev.sabre.vmm.image.Commands;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One QEMU process and what belongs to it: its work directory (memory file of a booted VM, QMP socket,
- * serial and QEMU logs), its QMP connection and its gRPC client. Every live VM is also known to a
- * shutdown hook, so even a JVM that exits abruptly leaves no QEMU behind.
+ * serial and QEMU logs), its QMP connection, the host port QEMU forwards to the guest's gRPC server and
+ * its gRPC client. The process is a {@link ChildProcess}, so even a JVM that exits abruptly leaves no
+ * QEMU behind.
  */
 final class QemuVm implements Vm {
-    private static final Set<QemuVm> LIVE = ConcurrentHashMap.newKeySet();
-
-    static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(QemuVm::kill), "sabre-qemu-reaper"));
-    }
-
     final VmSpec spec;
     final Path workDir;
-    final Process process;
-    final int port;
+    final ChildProcess process;
     final Path memoryFile;
     final boolean restored;
     QmpClient qmp;
+    /** The forwarded host port, chosen by QEMU (the OS) and known once QMP is up; 0 until then. */
+    private volatile int port;
     private GreeterClient client;
     private boolean closed;
 
-    QemuVm(VmSpec spec, Path workDir, Process process, int port, Path memoryFile, boolean restored) {
+    QemuVm(VmSpec spec, Path workDir, ChildProcess process, Path memoryFile, boolean restored) {
         this.spec = spec;
         this.workDir = workDir;
         this.process = process;
-        this.port = port;
         this.memoryFile = memoryFile;
         this.restored = restored;
-        LIVE.add(this);
     }
 
     @Override
@@ -52,6 +44,10 @@ final class QemuVm implements Vm {
     @Override
     public int hostPort() {
         return port;
+    }
+
+    void forwardedPort(int hostPort) {
+        this.port = hostPort;
     }
 
     @Override
@@ -78,6 +74,9 @@ final class QemuVm implements Vm {
     }
 
     synchronized GreeterClient client() {
+        if (port == 0) {
+            throw new VmmException(this + " has no forwarded port yet");
+        }
         if (client == null) {
             client = new GreeterClient("127.0.0.1", port);
         }
@@ -92,16 +91,17 @@ final class QemuVm implements Vm {
     }
 
     /** Logs for an error message: how QEMU ended, its own output and the guest console's tail. */
-    String diagnostics() {
+    @Override
+    public String diagnostics() {
         StringBuilder b = new StringBuilder();
         if (!process.isAlive()) {
-            b.append("QEMU exited with status ").append(process.exitValue()).append('\n');
+            b.append("QEMU exited with status ").append(process.process().exitValue()).append('\n');
         }
-        String qemu = Commands.tail(qemuLog(), 15).strip();
+        String qemu = WorkDir.tail(qemuLog(), 15).strip();
         if (!qemu.isEmpty()) {
             b.append("--- QEMU output (").append(qemuLog().getFileName()).append(") ---\n").append(qemu).append('\n');
         }
-        b.append("--- serial console, last lines ---\n").append(Commands.tail(serialLog(), 25).strip());
+        b.append("--- serial console, last lines ---\n").append(WorkDir.tail(serialLog(), 25).strip());
         return b.toString();
     }
 
@@ -118,52 +118,23 @@ final class QemuVm implements Vm {
             if (qmp != null) {
                 qmp.close();
             }
-            if (process.isAlive()) {
-                process.destroyForcibly();
-            }
-            LIVE.remove(this);
-            if (!Boolean.getBoolean("sabre.keepVmDirs")) {
-                Cache.deleteTree(workDir);
-            }
+            process.awaitExit(Duration.ZERO);
+            WorkDir.release(workDir);
+            process.release();
         }
     }
 
     /** Ends the QEMU process (QMP quit, then SIGKILL after a short grace) but keeps the work directory. */
     synchronized void quit() {
-        try {
-            closeClient();
-            if (process.isAlive() && qmp != null) {
-                try {
-                    qmp.execute("quit", null, Duration.ofSeconds(2));
-                } catch (RuntimeException ignored) {
-                    // killed below
-                }
-            }
+        closeClient();
+        if (process.isAlive() && qmp != null) {
             try {
-                if (!process.waitFor(3, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                    process.waitFor(10, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
-        } finally {
-            if (process.isAlive()) {
-                process.destroyForcibly();
+                qmp.execute("quit", null, Duration.ofSeconds(2));
+            } catch (RuntimeException ignored) {
+                // killed below
             }
         }
-    }
-
-    /** Last resort at JVM exit: SIGKILL, then remove the work directory. */
-    private void kill() {
-        process.destroyForcibly();
-        try {
-            process.waitFor(2, TimeUnit.SECONDS);
-            Cache.deleteTree(workDir);
-        } catch (InterruptedException | RuntimeException ignored) {
-            // exiting anyway
-        }
+        process.awaitExit(Duration.ofSeconds(3));
     }
 
     @Override
