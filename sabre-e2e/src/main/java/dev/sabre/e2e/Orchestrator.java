@@ -12,9 +12,9 @@ import dev.sabre.linux.SparseFile;
 import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.Invocation;
 import dev.sabre.vmm.MemoryBackend;
-import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmDriver;
@@ -50,22 +50,22 @@ public final class Orchestrator {
     private final VmmDriver driver;
     private final ImageBuilder images;
     private final VmSettings settings;
-    private final Progress progress;
+    private final StepLog progress;
     private final Path snapshotRoot;
     private final int handlerThreads;
     private final Map<String, VmSpec> specs;
 
     /** Snapshots go to {@code snapshots/} in the image cache. */
-    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress) {
+    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, StepLog progress) {
         this(driver, images, settings, progress, images.cache().root().resolve("snapshots"));
     }
 
     /** Snapshots go to {@code snapshotRoot} (tests keep theirs apart from the user's). */
-    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress, Path snapshotRoot) {
+    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, StepLog progress, Path snapshotRoot) {
         this(driver, images, settings, progress, snapshotRoot, 0, new HashMap<>());
     }
 
-    private Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress, Path snapshotRoot,
+    private Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, StepLog progress, Path snapshotRoot,
                          int handlerThreads, Map<String, VmSpec> specs) {
         this.driver = driver;
         this.images = images;

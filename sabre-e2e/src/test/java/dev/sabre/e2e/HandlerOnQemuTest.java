@@ -14,8 +14,8 @@ import dev.sabre.handler.SessionReport;
 import dev.sabre.handler.Strategy;
 import dev.sabre.vmm.ColdStart;
 import dev.sabre.vmm.MemoryBackend;
-import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.WorkDir;
@@ -53,8 +53,8 @@ class HandlerOnQemuTest {
 
     @BeforeAll
     static void bootAndSnapshot() throws Exception {
-        ImageBuilder builder = ImageBuilder.standard(Progress.stderr());
-        driver = new QemuDriver(builder.cache(), Progress.stderr());
+        ImageBuilder builder = ImageBuilder.standard(StepLog.stderr());
+        driver = new QemuDriver(builder.cache(), StepLog.stderr());
         spec = VmSpec.of(builder.build("fibonacci")).withMemoryMiB(256);
         dir = Files.createTempDirectory("sabre-handler-qemu-");
         try (Vm vm = driver.boot(spec)) {

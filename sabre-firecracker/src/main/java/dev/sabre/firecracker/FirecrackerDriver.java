@@ -6,9 +6,9 @@ import dev.sabre.vmm.ChildProcess;
 import dev.sabre.vmm.DriverSupport;
 import dev.sabre.vmm.Invocation;
 import dev.sabre.vmm.MemoryBackend;
-import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmDriver;
@@ -43,9 +43,9 @@ public final class FirecrackerDriver implements VmmDriver {
             + "i8042.noaux i8042.nomux i8042.dumbkbd";
 
     private final FirecrackerConfig config;
-    private final Progress progress;
+    private final StepLog progress;
 
-    public FirecrackerDriver(FirecrackerConfig config, Progress progress) {
+    public FirecrackerDriver(FirecrackerConfig config, StepLog progress) {
         this.config = config;
         this.progress = progress;
     }

@@ -4,9 +4,9 @@ import dev.sabre.handler.HandlerConfig;
 import dev.sabre.handler.PageFaultHandler;
 import dev.sabre.handler.Strategy;
 import dev.sabre.vmm.MemoryBackend;
-import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.TestPageFaultHandler;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
@@ -57,7 +57,7 @@ class FirecrackerErrorsTest {
 
     private static FirecrackerDriver driver(Path binary, Duration apiTimeout) {
         return new FirecrackerDriver(FirecrackerConfig.of(binary).withTap(false).withApiTimeout(apiTimeout)
-                .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port)), Progress.silent());
+                .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port)), StepLog.silent());
     }
 
     private static FirecrackerDriver standInDriver() {
@@ -234,7 +234,7 @@ class FirecrackerErrorsTest {
     void aTapDeviceLivesExactlyAsLongAsItsVm() throws IOException {
         assumeTrue(Files.exists(Path.of("/dev/net/tun")) && FirecrackerConfig.onPath("ip") != null, "no /dev/net/tun or no ip tool");
         FirecrackerDriver driver = new FirecrackerDriver(FirecrackerConfig.of(standIn).withApiTimeout(Duration.ofSeconds(30))
-                .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port)), Progress.silent());
+                .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port)), StepLog.silent());
         String tap;
         try (Vm vm = driver.boot(spec)) {
             tap = ((FirecrackerVm) vm).tap().name();

@@ -1,6 +1,6 @@
 package dev.sabre.vmm.image;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.WorkDir;
 
@@ -23,12 +23,12 @@ public final class Commands {
     }
 
     /** Runs the command, appending its output to {@code log}; throws with the log's tail on failure. */
-    public static void run(List<String> command, Path log, Duration timeout, Progress progress, String what) {
+    public static void run(List<String> command, Path log, Duration timeout, StepLog progress, String what) {
         run(command, log, timeout, progress, what, null);
     }
 
-    /** As {@link #run(List, Path, Duration, Progress, String)}, in the working directory {@code dir}. */
-    public static void run(List<String> command, Path log, Duration timeout, Progress progress, String what,
+    /** As {@link #run(List, Path, Duration, StepLog, String)}, in the working directory {@code dir}. */
+    public static void run(List<String> command, Path log, Duration timeout, StepLog progress, String what,
                            Path dir) {
         Process process = null;
         try {

@@ -1,7 +1,7 @@
 package dev.sabre.vmm.image;
 
 import dev.sabre.vmm.GuestImage;
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 
 /**
  * Builds (or finds in the cache) the guest images of a function: the Debian kernel, the initramfs and
@@ -10,16 +10,16 @@ import dev.sabre.vmm.Progress;
 public final class ImageBuilder {
     private final Cache cache;
     private final FunctionCatalog catalog;
-    private final Progress progress;
+    private final StepLog progress;
 
-    public ImageBuilder(Cache cache, FunctionCatalog catalog, Progress progress) {
+    public ImageBuilder(Cache cache, FunctionCatalog catalog, StepLog progress) {
         this.cache = cache;
         this.catalog = catalog;
         this.progress = progress;
     }
 
     /** A builder on the default cache and the functions directory found from the working directory. */
-    public static ImageBuilder standard(Progress progress) {
+    public static ImageBuilder standard(StepLog progress) {
         return new ImageBuilder(Cache.defaultCache(), FunctionCatalog.locate(), progress);
     }
 

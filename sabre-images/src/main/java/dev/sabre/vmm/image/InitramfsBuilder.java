@@ -1,6 +1,6 @@
 package dev.sabre.vmm.image;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 
 import java.io.BufferedOutputStream;
@@ -20,9 +20,9 @@ public final class InitramfsBuilder {
     private static final String INIT_RESOURCE = "/dev/sabre/vmm/image/initramfs-init.sh";
 
     private final Cache cache;
-    private final Progress progress;
+    private final StepLog progress;
 
-    public InitramfsBuilder(Cache cache, Progress progress) {
+    public InitramfsBuilder(Cache cache, StepLog progress) {
         this.cache = cache;
         this.progress = progress;
     }

@@ -1,6 +1,6 @@
 package dev.sabre.vmm.image;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 import org.tukaani.xz.SingleXZInputStream;
 import org.tukaani.xz.XZInputStream;
@@ -33,9 +33,9 @@ public final class KernelBuilder {
     private static final byte[] XZ_MAGIC = {(byte) 0xfd, '7', 'z', 'X', 'Z', 0};
 
     private final Cache cache;
-    private final Progress progress;
+    private final StepLog progress;
 
-    public KernelBuilder(Cache cache, Progress progress) {
+    public KernelBuilder(Cache cache, StepLog progress) {
         this.cache = cache;
         this.progress = progress;
     }

@@ -1,6 +1,6 @@
 package dev.sabre.vmm.image;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 
 import java.io.IOException;
@@ -26,10 +26,10 @@ public final class RootfsBuilder {
     private static final String INIT_RESOURCE = "/dev/sabre/vmm/image/rootfs-init.sh";
 
     private final Cache cache;
-    private final Progress progress;
+    private final StepLog progress;
     private final String mirror;
 
-    public RootfsBuilder(Cache cache, Progress progress) {
+    public RootfsBuilder(Cache cache, StepLog progress) {
         this.cache = cache;
         this.progress = progress;
         String env = System.getenv("SABRE_DEBIAN_MIRROR");
@@ -182,7 +182,7 @@ public final class RootfsBuilder {
         }
         Commands.run(List.of("mkfs.ext4", "-q", "-F", "-L", "sabre-root", "-m", "0", "-b", "4096",
                 "-O", "^has_journal", "-N", Long.toString(inodes), "-d", tree.toString(), image.toString(),
-                Long.toString(blocks)), log, Duration.ofMinutes(10), Progress.silent(), "mkfs.ext4");
+                Long.toString(blocks)), log, Duration.ofMinutes(10), StepLog.silent(), "mkfs.ext4");
     }
 
     /** Bytes (rounded up to 4 KiB per file) and entries under a tree. */

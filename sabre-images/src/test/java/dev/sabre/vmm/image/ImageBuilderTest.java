@@ -1,7 +1,7 @@
 package dev.sabre.vmm.image;
 
 import dev.sabre.vmm.GuestImage;
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ImageBuilderTest {
     @Test
     void cachedImagesAreReused() throws Exception {
-        ImageBuilder builder = ImageBuilder.standard(Progress.stderr());
+        ImageBuilder builder = ImageBuilder.standard(StepLog.stderr());
         GuestImage first = builder.build("fibonacci");
         StringBuilder progress = new StringBuilder();
         GuestImage again = new ImageBuilder(builder.cache(), builder.catalog(), l -> progress.append(l).append('\n'))
@@ -36,7 +36,7 @@ class ImageBuilderTest {
         Path broken = Files.createDirectories(functions.resolve("broken"));
         Files.writeString(broken.resolve("server.py"), "print('never runs')\n");
         Files.writeString(broken.resolve("packages"), "sabre-no-such-package-for-tests\n");
-        ImageBuilder builder = new ImageBuilder(Cache.defaultCache(), new FunctionCatalog(functions), Progress.stderr());
+        ImageBuilder builder = new ImageBuilder(Cache.defaultCache(), new FunctionCatalog(functions), StepLog.stderr());
         VmmException e = assertThrows(VmmException.class, () -> builder.build("broken"));
         assertTrue(e.getMessage().contains("building the root file system of function broken failed"), e.getMessage());
         assertTrue(e.getMessage().contains("Unable to locate package sabre-no-such-package-for-tests"), e.getMessage());

@@ -1,6 +1,6 @@
 package dev.sabre.vmm.qemu;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.image.Cache;
 import dev.sabre.vmm.image.Commands;
@@ -29,7 +29,7 @@ public final class PreloadLibrary {
     }
 
     /** The compiled library in the cache, built when the source changed. */
-    public static synchronized Path build(Cache cache, Progress progress) {
+    public static synchronized Path build(Cache cache, StepLog progress) {
         byte[] source;
         try (InputStream in = PreloadLibrary.class.getResourceAsStream(SOURCE)) {
             if (in == null) {

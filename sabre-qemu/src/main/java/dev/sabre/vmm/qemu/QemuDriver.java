@@ -8,9 +8,9 @@ import dev.sabre.vmm.ChildProcess;
 import dev.sabre.vmm.DriverSupport;
 import dev.sabre.vmm.Invocation;
 import dev.sabre.vmm.MemoryBackend;
-import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmDriver;
@@ -49,9 +49,9 @@ public final class QemuDriver implements VmmDriver {
 
     private final Path qemu;
     private final Cache cache;
-    private final Progress progress;
+    private final StepLog progress;
 
-    public QemuDriver(Cache cache, Progress progress) {
+    public QemuDriver(Cache cache, StepLog progress) {
         String env = System.getenv("SABRE_QEMU");
         this.qemu = Path.of(env == null || env.isBlank() ? "/usr/bin/qemu-system-x86_64" : env);
         this.cache = cache;

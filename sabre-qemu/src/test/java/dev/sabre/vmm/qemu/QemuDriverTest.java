@@ -5,9 +5,9 @@ import dev.sabre.vmm.ColdStart;
 import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.Invocation;
 import dev.sabre.vmm.MemoryBackend;
-import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.TestPageFaultHandler;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
@@ -47,9 +47,9 @@ class QemuDriverTest {
 
     @BeforeAll
     static void bootAndSnapshot() throws Exception {
-        builder = ImageBuilder.standard(Progress.stderr());
+        builder = ImageBuilder.standard(StepLog.stderr());
         image = builder.build("fibonacci");
-        driver = new QemuDriver(builder.cache(), Progress.stderr());
+        driver = new QemuDriver(builder.cache(), StepLog.stderr());
         spec = VmSpec.of(image).withMemoryMiB(256);
         snapshotDir = Files.createTempDirectory("sabre-vmm-test-snapshot-");
         try (Vm vm = driver.boot(spec)) {
