@@ -49,6 +49,16 @@ public final class ChildProcess {
         return process.isAlive();
     }
 
+    /** Whether the process has exited or exits within {@code timeout} (an interrupt answers for now). */
+    public boolean exitsWithin(Duration timeout) {
+        try {
+            return process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return !process.isAlive();
+        }
+    }
+
     /** SIGTERM, then {@link #awaitExit}. */
     public void stop(Duration grace) {
         if (process.isAlive()) {

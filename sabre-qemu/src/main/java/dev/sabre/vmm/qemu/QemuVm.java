@@ -17,6 +17,8 @@ import java.time.Duration;
  * QEMU behind.
  */
 final class QemuVm implements Vm {
+    private static final Duration EXIT_GRACE = Duration.ofMillis(500);
+
     final VmSpec spec;
     final Path workDir;
     final ChildProcess process;
@@ -94,7 +96,8 @@ final class QemuVm implements Vm {
     @Override
     public String diagnostics() {
         StringBuilder b = new StringBuilder();
-        if (!process.isAlive()) {
+        // Called on failures, often because QEMU is ending: a moment lets its exit status show.
+        if (process.exitsWithin(EXIT_GRACE)) {
             b.append("QEMU exited with status ").append(process.process().exitValue()).append('\n');
         }
         String qemu = WorkDir.tail(qemuLog(), 15).strip();
