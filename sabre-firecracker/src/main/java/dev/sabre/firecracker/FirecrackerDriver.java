@@ -162,13 +162,13 @@ public final class FirecrackerDriver implements VmmDriver {
                 Files.move(f.written(state), state);
                 Files.move(f.written(memory), memory);
             }
-            Snapshot snapshot = new Snapshot(f.spec.function(), name(), f.spec.memoryBytes(), f.spec.image().id(), state, memory);
+            Snapshot snapshot = new Snapshot(f.spec().function(), name(), f.spec().memoryBytes(), f.spec().image().id(), state, memory);
             new SnapshotInfo(kind, kind == SnapshotKind.DIFF ? f.base : null, f.tap != null, f.vsock).save(dir);
             snapshot.save();
             f.base = dir.toAbsolutePath();
             return snapshot;
         } catch (IOException e) {
-            throw new VmmException("cannot write snapshot of " + f.spec.function() + " to " + dir + ": " + e.getMessage(), e);
+            throw new VmmException("cannot write snapshot of " + f.spec().function() + " to " + dir + ": " + e.getMessage(), e);
         }
     }
 
@@ -341,7 +341,7 @@ public final class FirecrackerDriver implements VmmDriver {
             }
             if (System.nanoTime() > deadline) {
                 throw new VmmException("the function's gRPC server on " + vm.endpoint + " did not answer within "
-                        + vm.spec.readyTimeout().toSeconds() + " s");
+                        + vm.spec().readyTimeout().toSeconds() + " s");
             }
             try {
                 if (vm.client().awaitReady(Duration.ofMillis(200))) {
@@ -349,7 +349,7 @@ public final class FirecrackerDriver implements VmmDriver {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new VmmException("interrupted while waiting for " + vm.spec.function(), e);
+                throw new VmmException("interrupted while waiting for " + vm.spec().function(), e);
             }
         }
     }
@@ -368,7 +368,7 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     private static String vsockPath(FirecrackerVm vm) {
-        return vm.jailRoot == null ? vm.workDir.resolve("vsock.sock").toAbsolutePath().toString() : "/vsock.sock";
+        return vm.jailRoot == null ? vm.workDir().resolve("vsock.sock").toAbsolutePath().toString() : "/vsock.sock";
     }
 
     private static FirecrackerVm own(Vm vm) {

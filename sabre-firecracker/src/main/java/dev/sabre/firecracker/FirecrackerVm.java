@@ -1,11 +1,10 @@
 package dev.sabre.firecracker;
 
 import dev.sabre.vmm.ChildProcess;
-import dev.sabre.vmm.Vm;
+import dev.sabre.vmm.ProcessVm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.WorkDir;
-import dev.sabre.vmm.grpc.GreeterClient;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -16,14 +15,11 @@ import java.time.Duration;
 /**
  * One Firecracker process and what belongs to it: its work directory (API socket, console and log
  * output, vsock socket), its API client, its TAP device, its jail, and the snapshot its memory is
- * relative to (what a Diff snapshot of it must be merged onto). The process is a {@link ChildProcess},
- * killed with its TAP device and work directory if the JVM exits while it runs.
+ * relative to (what a Diff snapshot of it must be merged onto). Being a {@link ProcessVm}, it is killed
+ * with its TAP device and work directory if the JVM exits while it runs.
  */
-public final class FirecrackerVm implements Vm {
-    final VmSpec spec;
+public final class FirecrackerVm extends ProcessVm {
     final String id;
-    final Path workDir;
-    final ChildProcess process;
     final ApiClient api;
     final TapDevice tap;
     final Path jailRoot;
@@ -32,25 +28,16 @@ public final class FirecrackerVm implements Vm {
     /** The snapshot directory whose memory the guest memory is relative to, or null (booted: zeros). */
     Path base;
     boolean paused;
-    private GreeterClient client;
-    private boolean closed;
 
     FirecrackerVm(VmSpec spec, String id, Path workDir, ChildProcess process, ApiClient api, TapDevice tap, Path jailRoot,
                   InetSocketAddress endpoint, boolean vsock) {
-        this.spec = spec;
+        super(spec, workDir, process);
         this.id = id;
-        this.workDir = workDir;
-        this.process = process;
         this.api = api;
         this.tap = tap;
         this.jailRoot = jailRoot;
         this.endpoint = endpoint;
         this.vsock = vsock;
-    }
-
-    @Override
-    public VmSpec spec() {
-        return spec;
     }
 
     /** The function's gRPC port (on {@link #endpoint()}, which is not 127.0.0.1 when the guest sits behind a TAP). */
@@ -64,23 +51,19 @@ public final class FirecrackerVm implements Vm {
         return endpoint;
     }
 
+    @Override
+    protected InetSocketAddress functionAddress() {
+        return endpoint;
+    }
+
     /** Firecracker's standard output: the guest's serial console and Firecracker's own log lines. */
     @Override
     public Path serialLog() {
         return workDir.resolve("firecracker.log");
     }
 
-    @Override
-    public Path workDir() {
-        return workDir;
-    }
-
     public String id() {
         return id;
-    }
-
-    public long pid() {
-        return process.pid();
     }
 
     /** The API socket as the host sees it. */
@@ -98,18 +81,6 @@ public final class FirecrackerVm implements Vm {
         return tap;
     }
 
-    @Override
-    public boolean isAlive() {
-        return process.isAlive();
-    }
-
-    synchronized GreeterClient client() {
-        if (client == null) {
-            client = new GreeterClient(endpoint.getHostString(), endpoint.getPort());
-        }
-        return client;
-    }
-
     /** For error messages: how Firecracker ended and the tail of its output. */
     @Override
     public String diagnostics() {
@@ -121,29 +92,21 @@ public final class FirecrackerVm implements Vm {
         return b.toString();
     }
 
-    /** Stops Firecracker (SIGTERM, SIGKILL after a short grace), removes its TAP, jail and work directory. */
+    /** Closes the API connection and stops Firecracker: SIGTERM, and up to 2 s for it to exit. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
+    protected void stopVmm() {
+        api.close();
+        process.stop(Duration.ofSeconds(2));
+    }
+
+    /** Removes its TAP device and jail. */
+    @Override
+    protected void releaseResources() {
+        if (tap != null) {
+            tap.close();
         }
-        closed = true;
-        try {
-            if (client != null) {
-                client.close();
-            }
-            api.close();
-            process.stop(Duration.ofSeconds(2));
-        } finally {
-            process.awaitExit(Duration.ZERO);
-            if (tap != null) {
-                tap.close();
-            }
-            if (jailRoot != null) {
-                WorkDir.deleteTree(jailRoot.getParent());
-            }
-            WorkDir.release(workDir);
-            process.release();
+        if (jailRoot != null) {
+            WorkDir.deleteTree(jailRoot.getParent());
         }
     }
 

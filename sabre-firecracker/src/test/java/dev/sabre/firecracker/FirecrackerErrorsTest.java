@@ -187,8 +187,8 @@ class FirecrackerErrorsTest {
             Restored restored = standInDriver().restore(spec, snapshot, MemoryBackend.uffd(handler.socket()));
             try (Vm vm = restored.vm()) {
                 FirecrackerVm f = (FirecrackerVm) vm;
-                assertTrue(f.process.process().waitFor(60, TimeUnit.SECONDS), "the guest should crash on wrong memory");
-                assertEquals(70, f.process.process().exitValue());
+                assertTrue(f.vmmProcess().waitFor(60, TimeUnit.SECONDS), "the guest should crash on wrong memory");
+                assertEquals(70, f.vmmProcess().exitValue());
                 assertTrue(Files.readString(vm.serialLog()).contains("guest: CRASH: guest page 0 (offset 0x0) differs from the snapshot"));
             }
         }
@@ -214,7 +214,7 @@ class FirecrackerErrorsTest {
             Vm vm = standInDriver().restore(spec, snapshot, MemoryBackend.uffd(socket)).vm();
             try (vm) {
                 FirecrackerVm f = (FirecrackerVm) vm;
-                assertTrue(f.process.process().waitFor(60, TimeUnit.SECONDS), "the handler should kill the VMM it cannot serve");
+                assertTrue(f.vmmProcess().waitFor(60, TimeUnit.SECONDS), "the handler should kill the VMM it cannot serve");
                 VmmException e = assertThrows(VmmException.class, () -> standInDriver().invoke(vm, "x"));
                 assertTrue(e.getMessage().startsWith(vm + " is not running"), e.getMessage());
             }

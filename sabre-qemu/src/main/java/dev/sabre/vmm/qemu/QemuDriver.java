@@ -128,15 +128,15 @@ public final class QemuDriver implements VmmDriver {
             q.quit();
             Files.move(q.memoryFile, memory, StandardCopyOption.REPLACE_EXISTING);
             Files.move(stateTmp, state, StandardCopyOption.ATOMIC_MOVE);
-            Snapshot snapshot = new Snapshot(q.spec.function(), name(), q.spec.memoryBytes(), q.spec.image().id(),
+            Snapshot snapshot = new Snapshot(q.spec().function(), name(), q.spec().memoryBytes(), q.spec().image().id(),
                     state, memory);
             snapshot.save();
             return snapshot;
         } catch (IOException e) {
-            throw new VmmException("cannot write snapshot of " + q.spec.function() + " to " + dir + ": " + e.getMessage(), e);
+            throw new VmmException("cannot write snapshot of " + q.spec().function() + " to " + dir + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             String why = q.diagnostics();
-            throw new VmmException("snapshot of " + q.spec.function() + " failed: " + e.getMessage() + "\n" + why, e);
+            throw new VmmException("snapshot of " + q.spec().function() + " failed: " + e.getMessage() + "\n" + why, e);
         } finally {
             q.close();
         }
@@ -290,13 +290,13 @@ public final class QemuDriver implements VmmDriver {
 
     /** Waits for the function's ready line on the console, then for its gRPC server to accept a connection. */
     private static void waitForServer(QemuVm vm, long deadline) {
-        String marker = "sabre: function " + vm.spec.function() + " ready";
+        String marker = "sabre: function " + vm.spec().function() + " ready";
         while (true) {
             if (!vm.isAlive()) {
                 throw new VmmException("the guest stopped before the function was ready");
             }
             if (System.nanoTime() > deadline) {
-                throw new VmmException("the function did not start within " + vm.spec.readyTimeout().toSeconds() + " s");
+                throw new VmmException("the function did not start within " + vm.spec().readyTimeout().toSeconds() + " s");
             }
             if (consoleContains(vm.serialLog(), marker)) {
                 break;
@@ -307,11 +307,11 @@ public final class QemuDriver implements VmmDriver {
             long left = Math.max(1, deadline - System.nanoTime());
             if (!vm.client().awaitReady(Duration.ofNanos(left))) {
                 throw new VmmException("the function's gRPC server on 127.0.0.1:" + vm.hostPort() + " did not answer within "
-                        + vm.spec.readyTimeout().toSeconds() + " s");
+                        + vm.spec().readyTimeout().toSeconds() + " s");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new VmmException("interrupted while waiting for " + vm.spec.function(), e);
+            throw new VmmException("interrupted while waiting for " + vm.spec().function(), e);
         }
     }
 
