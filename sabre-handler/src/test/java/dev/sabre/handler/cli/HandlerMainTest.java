@@ -102,8 +102,9 @@ class HandlerMainTest {
         Path socket = dir.resolve("uffd.sock");
         Run unknown = handler("--socket", socket.toString(), "--snapshot", memory().toString(), "--strategy", "nope");
         assertEquals(1, unknown.exit());
-        assertEquals(List.of("sabre handler: unknown strategy 'nope' (expected one of lazy, eager, reap-record, reap, "
-                + "reap-compressed, sabre)"), unknown.err().lines().toList());
+        List<String> lines = unknown.err().lines().toList();
+        assertEquals(1, lines.size(), unknown.err());
+        assertTrue(lines.getFirst().startsWith("sabre handler: unknown strategy 'nope' (expected one of lazy, eager, "), unknown.err());
 
         Path packed = dir.resolve("memory.sabre");
         try (MemoryImage image = MemoryImage.open(memory(), 4096, null)) {
