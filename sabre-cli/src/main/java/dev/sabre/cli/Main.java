@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
                 VerifyCommand.class,
                 BenchCommand.class,
                 DemoCommand.class,
-                dev.sabre.cli.handler.HandlerCommand.class,
+                dev.sabre.handler.cli.HandlerCommand.class,
                 dev.sabre.cli.vm.VmCommand.class,
                 dev.sabre.cli.vm.E2eCommand.class,
         })

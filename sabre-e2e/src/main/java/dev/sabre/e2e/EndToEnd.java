@@ -1,6 +1,6 @@
 package dev.sabre.e2e;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 
 import java.util.ArrayList;
@@ -56,9 +56,9 @@ public final class EndToEnd {
     }
 
     private final Orchestrator orchestrator;
-    private final Progress progress;
+    private final StepLog progress;
 
-    public EndToEnd(Orchestrator orchestrator, Progress progress) {
+    public EndToEnd(Orchestrator orchestrator, StepLog progress) {
         this.orchestrator = orchestrator;
         this.progress = progress;
     }

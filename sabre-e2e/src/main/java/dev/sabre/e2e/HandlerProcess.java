@@ -4,10 +4,12 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonParseException;
 import dev.sabre.handler.Strategy;
+import dev.sabre.handler.cli.HandlerMain;
 import dev.sabre.linux.UnixSocket;
+import dev.sabre.vmm.ChildProcess;
+import dev.sabre.vmm.DriverSupport;
 import dev.sabre.vmm.VmmException;
-import dev.sabre.vmm.image.Cache;
-import dev.sabre.vmm.image.Commands;
+import dev.sabre.vmm.WorkDir;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -18,28 +20,23 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The page-fault handler running as its own process, as in production: {@code sabre handler} when the
- * command line is on the class path, else {@link HandlerMain} with the same options. It listens on a
+ * The page-fault handler running as its own process, as in production: {@link HandlerMain}, the same
+ * command as {@code sabre handler}, with the same options. It listens on a
  * socket in its own work directory before any VMM starts, prints one JSON report per finished VMM session
  * (read here as {@link SessionStats}), and is supervised: if it dies while a VMM depends on it, the
  * {@link #onDeath} action runs at once, because that VMM's vCPUs would otherwise sleep in the kernel forever.
- * {@link #close} stops it with SIGTERM (SIGKILL if it does not exit) and removes its sockets and log.
+ * {@link #close} stops it with SIGTERM (SIGKILL if it does not exit) and removes its sockets and log; a
+ * JVM that exits abruptly (Ctrl-C) kills it and removes them too ({@link ChildProcess}).
  */
 public final class HandlerProcess implements AutoCloseable {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
-    private static final Set<HandlerProcess> LIVE = ConcurrentHashMap.newKeySet();
-
-    static {
-        // A JVM that exits abruptly (Ctrl-C) leaves no handler and no socket behind.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(HandlerProcess::kill), "sabre-handler-reaper"));
-    }
+    /** SIGTERM lets the handler end its sessions and write pending working sets before SIGKILL. */
+    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
 
     /**
      * What the handler reported about one VMM session; {@code restoreMicros} is the wall time of its prefetch or
@@ -52,18 +49,19 @@ public final class HandlerProcess implements AutoCloseable {
     private final Path workDir;
     private final Path socket;
     private final Path control;
+    private final ChildProcess child;
     private final Process process;
     private final BlockingQueue<SessionStats> sessions = new LinkedBlockingQueue<>();
     private volatile Runnable onDeath;
     private volatile boolean closing;
 
-    private HandlerProcess(Strategy strategy, Path workDir, Path socket, Path control, Process process) {
+    private HandlerProcess(Strategy strategy, Path workDir, Path socket, Path control, ChildProcess child) {
         this.strategy = strategy;
         this.workDir = workDir;
         this.socket = socket;
         this.control = control;
-        this.process = process;
-        LIVE.add(this);
+        this.child = child;
+        this.process = child.process();
         Thread.ofPlatform().daemon().name("sabre-handler-reports").start(this::readReports);
         process.onExit().thenRun(() -> {
             Runnable action = onDeath;
@@ -85,12 +83,7 @@ public final class HandlerProcess implements AutoCloseable {
      */
     public static HandlerProcess start(Path memory, Strategy strategy, Path workingSet, boolean withControl,
                                        boolean directIo, int threads) {
-        Path work;
-        try {
-            work = Files.createTempDirectory("sabre-handler-");
-        } catch (IOException e) {
-            throw new VmmException("cannot create a handler work directory: " + e.getMessage(), e);
-        }
+        Path work = WorkDir.create("sabre-handler");
         Path socket = work.resolve("uffd.sock");
         Path control = withControl ? work.resolve("control.sock") : null;
         if (workingSet == null && strategy == Strategy.REAP_RECORD) {
@@ -111,13 +104,13 @@ public final class HandlerProcess implements AutoCloseable {
         if (threads > 0) {
             cmd.addAll(List.of("--threads", Integer.toString(threads)));
         }
-        Process process;
+        ChildProcess process;
         try {
             Files.writeString(work.resolve("command"), String.join(" ", cmd) + "\n");
-            process = new ProcessBuilder(cmd).redirectError(work.resolve("handler.log").toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            process = ChildProcess.start(new ProcessBuilder(cmd).redirectError(work.resolve("handler.log").toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))), () -> WorkDir.deleteTree(work));
         } catch (IOException e) {
-            Cache.deleteTree(work);
+            WorkDir.deleteTree(work);
             throw new VmmException("cannot start the page-fault handler: " + e.getMessage(), e);
         }
         HandlerProcess handler = new HandlerProcess(strategy, work, socket, control, process);
@@ -125,26 +118,11 @@ public final class HandlerProcess implements AutoCloseable {
         return handler;
     }
 
-    /** The JVM command that runs the handler: the real command line if present, else {@link HandlerMain}. */
+    /** The JVM command that runs the handler: {@code sabre handler}'s command, on this JVM's class path. */
     static List<String> launcher() {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-XX:+UseSerialGC", "-Xmx1g", "-cp", System.getProperty("java.class.path")));
-        if (onClassPath("dev.sabre.cli.Main")) {
-            cmd.addAll(List.of("dev.sabre.cli.Main", "handler"));
-        } else {
-            cmd.add(HandlerMain.class.getName());
-        }
-        return cmd;
-    }
-
-    private static boolean onClassPath(String className) {
-        try {
-            Class.forName(className, false, HandlerProcess.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
-        }
+                "-XX:+UseSerialGC", "-Xmx1g", "-cp", System.getProperty("java.class.path"), HandlerMain.class.getName());
     }
 
     private void awaitListening() {
@@ -160,7 +138,7 @@ public final class HandlerProcess implements AutoCloseable {
                 throw new VmmException("the page-fault handler (" + strategy + ") did not listen within "
                         + START_TIMEOUT.toSeconds() + " s");
             }
-            sleep(10);
+            DriverSupport.sleep(10);
         }
     }
 
@@ -272,7 +250,7 @@ public final class HandlerProcess implements AutoCloseable {
     }
 
     private String lastLogLine() {
-        List<String> lines = Commands.tail(workDir.resolve("handler.log"), 5).strip().lines().toList();
+        List<String> lines = WorkDir.tail(workDir.resolve("handler.log"), 5).strip().lines().toList();
         return lines.isEmpty() ? "" : lines.getLast();
     }
 
@@ -281,42 +259,10 @@ public final class HandlerProcess implements AutoCloseable {
     public void close() {
         closing = true;
         try {
-            if (process.isAlive()) {
-                process.destroy();
-                if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                    process.waitFor(10, TimeUnit.SECONDS);
-                }
-            }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
+            child.stop(STOP_GRACE);
         } finally {
-            LIVE.remove(this);
-            if (!Boolean.getBoolean("sabre.keepVmDirs")) {
-                Cache.deleteTree(workDir);
-            }
-        }
-    }
-
-    /** Last resort at JVM exit: SIGKILL, then remove the work directory. */
-    private void kill() {
-        closing = true;
-        process.destroyForcibly();
-        try {
-            process.waitFor(2, TimeUnit.SECONDS);
-            Cache.deleteTree(workDir);
-        } catch (InterruptedException | RuntimeException ignored) {
-            // exiting anyway
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new VmmException("interrupted", e);
+            WorkDir.release(workDir);
+            child.release();
         }
     }
 

@@ -9,17 +9,17 @@ import dev.sabre.format.PageRun;
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.handler.Strategy;
 import dev.sabre.linux.SparseFile;
+import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.Invocation;
-import dev.sabre.vmm.Progress;
-import dev.sabre.vmm.RestoreMode;
+import dev.sabre.vmm.MemoryBackend;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmDriver;
 import dev.sabre.vmm.VmmException;
-import dev.sabre.vmm.image.Cache;
-import dev.sabre.vmm.image.GuestImage;
+import dev.sabre.vmm.WorkDir;
 import dev.sabre.vmm.image.ImageBuilder;
 
 import java.io.IOException;
@@ -50,22 +50,22 @@ public final class Orchestrator {
     private final VmmDriver driver;
     private final ImageBuilder images;
     private final VmSettings settings;
-    private final Progress progress;
+    private final StepLog progress;
     private final Path snapshotRoot;
     private final int handlerThreads;
     private final Map<String, VmSpec> specs;
 
     /** Snapshots go to {@code snapshots/} in the image cache. */
-    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress) {
+    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, StepLog progress) {
         this(driver, images, settings, progress, images.cache().root().resolve("snapshots"));
     }
 
     /** Snapshots go to {@code snapshotRoot} (tests keep theirs apart from the user's). */
-    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress, Path snapshotRoot) {
+    public Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, StepLog progress, Path snapshotRoot) {
         this(driver, images, settings, progress, snapshotRoot, 0, new HashMap<>());
     }
 
-    private Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, Progress progress, Path snapshotRoot,
+    private Orchestrator(VmmDriver driver, ImageBuilder images, VmSettings settings, StepLog progress, Path snapshotRoot,
                          int handlerThreads, Map<String, VmSpec> specs) {
         this.driver = driver;
         this.images = images;
@@ -152,7 +152,7 @@ public final class Orchestrator {
         Path tmp = dir.resolveSibling("." + dir.getFileName() + ".tmp");
         try {
             Files.createDirectories(dir.getParent());
-            Cache.deleteTree(tmp);
+            WorkDir.deleteTree(tmp);
             Files.createDirectories(tmp);
             progress.step(function + ": booting (" + driver.name() + ", " + settings.memoryMiB() + " MiB)");
             String first, second;
@@ -167,13 +167,13 @@ public final class Orchestrator {
             pack(fs.snapshot().memoryFile(), fs.sabreFile(), PackOptions.defaults().withCodec(CodecId.ZSTD, SNAPSHOT_LEVEL)
                     .withPolicy(PackPolicy.FIXED, FRAME_PAGES));
             fs.save();
-            Cache.deleteTree(dir);
+            WorkDir.deleteTree(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             return FunctionSnapshot.load(dir);
         } catch (IOException e) {
             throw new VmmException("cannot write the snapshot of " + function + " to " + dir + ": " + e.getMessage(), e);
         } finally {
-            Cache.deleteTree(tmp);
+            WorkDir.deleteTree(tmp);
         }
     }
 
@@ -190,7 +190,7 @@ public final class Orchestrator {
             Instant since = Instant.now();
             handler.onDeath(() -> killVmms(since));
             try {
-                Restored restored = driver.restore(spec, fs.snapshot(), RestoreMode.uffd(handler.socket()));
+                Restored restored = driver.restore(spec, fs.snapshot(), MemoryBackend.uffd(handler.socket()));
                 try (Vm vm = restored.vm()) {
                     Invocation first = driver.invoke(vm, fs.input());
                     fs.checkReply(fs.function() + " restored with reap-record", first.reply());
@@ -265,7 +265,7 @@ public final class Orchestrator {
             throw new IllegalArgumentException("strategy " + strategy + (handler == null ? " needs" : " takes no") + " handler");
         }
         VmSpec spec = spec(fs.function());
-        RestoreMode mode = handler == null ? RestoreMode.file() : RestoreMode.uffd(handler.socket());
+        MemoryBackend backend = handler == null ? MemoryBackend.file() : MemoryBackend.uffd(handler.socket());
         long restoreMicros, coldStartMicros;
         String reply;
         if (handler != null) {
@@ -275,7 +275,7 @@ public final class Orchestrator {
             handler.onDeath(() -> killVmms(since));
         }
         try {
-            Restored restored = driver.restore(spec, fs.snapshot(), mode);
+            Restored restored = driver.restore(spec, fs.snapshot(), backend);
             try (Vm vm = restored.vm()) {
                 Invocation first = driver.invoke(vm, fs.input());
                 fs.checkReply(fs.function() + " restored with " + strategy, first.reply());

@@ -9,7 +9,8 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * The restore strategies an experiment compares, by their stable names (DESIGN.md contract 4): {@code file}
+ * The restore strategies an experiment compares, by their stable names (the table in sabre-e2e/README.md;
+ * the handler's in docs/handler.md, "Strategies and the original snapshot types"): {@code file}
  * needs no handler (the VMM maps the raw memory file itself, the baseline every platform has); every other
  * one is a {@link Strategy} of the page-fault handler, which serves guest memory through userfaultfd.
  */

@@ -1,9 +1,9 @@
 package dev.sabre.e2e;
 
 import dev.sabre.vmm.Accelerator;
+import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmException;
-import dev.sabre.vmm.image.GuestImage;
 
 import java.time.Duration;
 

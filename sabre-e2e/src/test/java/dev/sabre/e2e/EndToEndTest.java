@@ -1,8 +1,8 @@
 package dev.sabre.e2e;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
-import dev.sabre.vmm.image.Cache;
+import dev.sabre.vmm.WorkDir;
 import dev.sabre.vmm.image.FunctionCatalog;
 import dev.sabre.vmm.image.ImageBuilder;
 import dev.sabre.vmm.qemu.QemuDriver;
@@ -47,17 +47,17 @@ class EndToEndTest {
     @BeforeAll
     @Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
     static void snapshotFibonacci() throws Exception {
-        images = ImageBuilder.standard(Progress.stderr());
-        driver = new QemuDriver(images.cache(), Progress.stderr());
+        images = ImageBuilder.standard(StepLog.stderr());
+        driver = new QemuDriver(images.cache(), StepLog.stderr());
         snapshots = Files.createTempDirectory("sabre-e2e-test-");
-        orchestrator = new Orchestrator(driver, images, SETTINGS, Progress.stderr(), snapshots);
+        orchestrator = new Orchestrator(driver, images, SETTINGS, StepLog.stderr(), snapshots);
         snapshot = orchestrator.recordWorkingSet(orchestrator.snapshot("fibonacci", "10"));
     }
 
     @AfterAll
     @Timeout(60)
     static void removeSnapshots() {
-        Cache.deleteTree(snapshots);
+        WorkDir.deleteTree(snapshots);
     }
 
     /** No QEMU, no handler process and no handler work directory (sockets) survive a test. */
@@ -107,10 +107,10 @@ class EndToEndTest {
     @Test
     void endToEndWritesTableCsvAndPlots(@TempDir Path out) throws Exception {
         Path root = out.resolve("snapshots");
-        Orchestrator own = new Orchestrator(driver, images, SETTINGS, Progress.stderr(), root);
+        Orchestrator own = new Orchestrator(driver, images, SETTINGS, StepLog.stderr(), root);
         var options = new EndToEnd.Options(List.of("fibonacci"),
                 List.of(RestoreStrategy.FILE, RestoreStrategy.REAP, RestoreStrategy.REAP_COMPRESSED), 2, 0, "10", false);
-        EndToEnd.Result result = new EndToEnd(own, Progress.stderr()).run(options);
+        EndToEnd.Result result = new EndToEnd(own, StepLog.stderr()).run(options);
         assertEquals(List.of(), result.failures());
         assertEquals(6, result.rows().size());
         assertTrue(result.rows().stream().allMatch(m -> m.reply().equals(FIB_10)));
@@ -157,7 +157,7 @@ class EndToEndTest {
         VmmException e = assertThrows(VmmException.class, () -> orchestrator.run("no_such_function", ""));
         assertTrue(e.getMessage().startsWith("unknown function 'no_such_function'"), e.getMessage());
         var options = new EndToEnd.Options(List.of("fibonacci", "no_such_function"), RestoreStrategy.all(), 1, 0, "", false);
-        VmmException e2e = assertThrows(VmmException.class, () -> new EndToEnd(orchestrator, Progress.silent()).run(options));
+        VmmException e2e = assertThrows(VmmException.class, () -> new EndToEnd(orchestrator, StepLog.silent()).run(options));
         assertTrue(e2e.getMessage().contains("known functions: "), e2e.getMessage());
         assertThrows(VmmException.class, () -> RestoreStrategy.parse("fast"));
     }
@@ -172,7 +172,7 @@ class EndToEndTest {
         Files.copy(real.root().resolve("fibonacci/server.py"), broken.resolve("server.py"));
         Files.writeString(broken.resolve("packages"), "sabre-no-such-package\n");
         Orchestrator o = new Orchestrator(driver, new ImageBuilder(images.cache(), new FunctionCatalog(functions),
-                Progress.stderr()), SETTINGS, Progress.stderr(), snapshots);
+                StepLog.stderr()), SETTINGS, StepLog.stderr(), snapshots);
         VmmException e = assertThrows(VmmException.class, () -> o.snapshot("broken", ""));
         assertTrue(e.getMessage().contains("building the root file system of function broken failed"), e.getMessage());
     }
@@ -180,7 +180,7 @@ class EndToEndTest {
     @Test
     void vmThatDoesNotAnswerWithinItsBoundIsStopped() {
         Orchestrator impatient = new Orchestrator(driver, images, SETTINGS.withReadyTimeout(Duration.ofSeconds(2)),
-                Progress.stderr(), snapshots);
+                StepLog.stderr(), snapshots);
         VmmException e = assertThrows(VmmException.class, () -> impatient.run("fibonacci", "10"));
         assertTrue(e.getMessage().startsWith("VM fibonacci did not come up"), e.getMessage());
         assertTrue(e.getMessage().contains("within 2 s"), e.getMessage());
@@ -192,7 +192,7 @@ class EndToEndTest {
                 () -> orchestrator.restoreOnce("python_list", snapshot, RestoreStrategy.LAZY));
         assertTrue(function.getMessage().contains("is of function 'fibonacci', cannot restore function 'python_list'"),
                 function.getMessage());
-        Orchestrator bigger = new Orchestrator(driver, images, SETTINGS.withMemoryMiB(512), Progress.stderr(), snapshots);
+        Orchestrator bigger = new Orchestrator(driver, images, SETTINGS.withMemoryMiB(512), StepLog.stderr(), snapshots);
         VmmException size = assertThrows(VmmException.class,
                 () -> bigger.restoreOnce("fibonacci", snapshot, RestoreStrategy.REAP_COMPRESSED));
         assertTrue(size.getMessage().contains("has 256 MiB of guest memory, the VM asks for 512 MiB"), size.getMessage());

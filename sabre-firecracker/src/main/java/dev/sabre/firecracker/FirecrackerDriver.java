@@ -2,17 +2,19 @@ package dev.sabre.firecracker;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.sabre.vmm.ChildProcess;
+import dev.sabre.vmm.DriverSupport;
 import dev.sabre.vmm.Invocation;
-import dev.sabre.vmm.Progress;
-import dev.sabre.vmm.RestoreMode;
+import dev.sabre.vmm.MemoryBackend;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmDriver;
 import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.WorkDir;
 import dev.sabre.vmm.grpc.GreeterClient;
-import dev.sabre.vmm.image.Cache;
 
 import java.io.File;
 import java.io.IOException;
@@ -41,9 +43,9 @@ public final class FirecrackerDriver implements VmmDriver {
             + "i8042.noaux i8042.nomux i8042.dumbkbd";
 
     private final FirecrackerConfig config;
-    private final Progress progress;
+    private final StepLog progress;
 
-    public FirecrackerDriver(FirecrackerConfig config, Progress progress) {
+    public FirecrackerDriver(FirecrackerConfig config, StepLog progress) {
         this.config = config;
         this.progress = progress;
     }
@@ -102,16 +104,14 @@ public final class FirecrackerDriver implements VmmDriver {
             progress.step(String.format("%s ready after %.1f s (firecracker)", spec.function(), (System.nanoTime() - start) / 1e9));
             return vm;
         } catch (RuntimeException e) {
-            String why = vm.diagnostics();
-            vm.close();
-            throw new VmmException("VM " + spec.function() + " did not come up: " + e.getMessage() + "\n" + why, e);
+            throw DriverSupport.failed(vm, "VM " + spec.function() + " did not come up", e);
         }
     }
 
     @Override
     public Invocation invoke(Vm vm, String input) {
         FirecrackerVm f = own(vm);
-        return Invocation.call(f.client(), f.spec, input, f::isAlive, f::diagnostics);
+        return Invocation.call(f.client(), f, input);
     }
 
     @Override
@@ -162,19 +162,19 @@ public final class FirecrackerDriver implements VmmDriver {
                 Files.move(f.written(state), state);
                 Files.move(f.written(memory), memory);
             }
-            Snapshot snapshot = new Snapshot(f.spec.function(), name(), f.spec.memoryBytes(), f.spec.image().id(), state, memory);
+            Snapshot snapshot = new Snapshot(f.spec().function(), name(), f.spec().memoryBytes(), f.spec().image().id(), state, memory);
             new SnapshotInfo(kind, kind == SnapshotKind.DIFF ? f.base : null, f.tap != null, f.vsock).save(dir);
             snapshot.save();
             f.base = dir.toAbsolutePath();
             return snapshot;
         } catch (IOException e) {
-            throw new VmmException("cannot write snapshot of " + f.spec.function() + " to " + dir + ": " + e.getMessage(), e);
+            throw new VmmException("cannot write snapshot of " + f.spec().function() + " to " + dir + ": " + e.getMessage(), e);
         }
     }
 
     /** Restores and resumes; the default keeps dirty-page tracking on, so the restored VM can take Diffs. */
     @Override
-    public Restored restore(VmSpec spec, Snapshot snapshot, RestoreMode mode) {
+    public Restored restore(VmSpec spec, Snapshot snapshot, MemoryBackend backend) {
         snapshot.checkCompatible(spec, name());
         Path dir = snapshot.stateFile().getParent();
         SnapshotInfo info = SnapshotInfo.load(dir);
@@ -182,27 +182,27 @@ public final class FirecrackerDriver implements VmmDriver {
             // A Diff since boot is whole (its holes are zeros); one on a base is not.
             throw new VmmException("snapshot " + dir + " is a Diff on " + info.base() + ": merge it onto its base first (DiffRebase.rebase)");
         }
-        if (mode instanceof RestoreMode.Uffd(Path socket) && !Files.exists(socket)) {
+        if (backend instanceof MemoryBackend.Uffd(Path socket) && !Files.exists(socket)) {
             throw new VmmException("no page-fault handler listening at " + socket + " (start it before the restore)");
         }
         GreeterClient.warmUp();
         long start = System.nanoTime();
         FirecrackerVm vm = start(spec, info.network(), info.vsock());
         try {
-            JsonObject backend = new JsonObject();
-            switch (mode) {
-                case RestoreMode.File file -> {
-                    backend.addProperty("backend_type", "File");
-                    backend.addProperty("backend_path", vm.visible(snapshot.memoryFile()));
+            JsonObject memBackend = new JsonObject();
+            switch (backend) {
+                case MemoryBackend.File file -> {
+                    memBackend.addProperty("backend_type", "File");
+                    memBackend.addProperty("backend_path", vm.visible(snapshot.memoryFile()));
                 }
-                case RestoreMode.Uffd(Path socket) -> {
-                    backend.addProperty("backend_type", "Uffd");
-                    backend.addProperty("backend_path", vm.visible(socket));
+                case MemoryBackend.Uffd(Path socket) -> {
+                    memBackend.addProperty("backend_type", "Uffd");
+                    memBackend.addProperty("backend_path", vm.visible(socket));
                 }
             }
             JsonObject load = new JsonObject();
             load.addProperty("snapshot_path", vm.visible(snapshot.stateFile()));
-            load.add("mem_backend", backend);
+            load.add("mem_backend", memBackend);
             load.addProperty("track_dirty_pages", true);
             load.addProperty("resume_vm", true);
             if (vm.tap != null) {
@@ -223,10 +223,7 @@ public final class FirecrackerDriver implements VmmDriver {
             vm.base = dir.toAbsolutePath();
             return new Restored(vm, restoreMicros);
         } catch (RuntimeException e) {
-            String why = vm.diagnostics();
-            vm.close();
-            throw new VmmException("restoring " + spec.function() + " from " + dir + " (" + mode.name() + ") failed: "
-                    + e.getMessage() + "\n" + why, e);
+            throw DriverSupport.failed(vm, "restoring " + spec.function() + " from " + dir + " (" + backend.name() + ") failed", e);
         }
     }
 
@@ -239,9 +236,9 @@ public final class FirecrackerDriver implements VmmDriver {
     /** Starts Firecracker (under the jailer if configured) and waits for its API socket; cleans up on failure. */
     private FirecrackerVm start(VmSpec spec, boolean network, boolean vsock) {
         String id = "sabre-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-        Path work = workDir(spec);
+        Path work = WorkDir.create("sabre-fc-" + spec.function());
         TapDevice tap = null;
-        Process process = null;
+        ChildProcess process = null;
         try {
             if (network) {
                 tap = TapDevice.create("sfc" + id.substring(6));
@@ -251,43 +248,32 @@ public final class FirecrackerDriver implements VmmDriver {
             List<String> cmd = command(id, chroot == null ? socket.toString() : "/api.sock");
             Files.writeString(work.resolve("command"), String.join(" ", cmd) + "\n");
             Path log = work.resolve("firecracker.log");
-            process = new ProcessBuilder(cmd)
+            TapDevice startedTap = tap;
+            process = ChildProcess.start(new ProcessBuilder(cmd)
                     .directory(work.toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .start();
-            Process started = process;
-            TapDevice startedTap = tap;
-            Reaper.register(started, () -> {
-                started.destroyForcibly();
-                if (startedTap != null) {
-                    startedTap.close();
-                }
-                Cache.deleteTree(work);
-            });
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))), () -> {
+                        if (startedTap != null) {
+                            startedTap.close();
+                        }
+                        WorkDir.deleteTree(work);
+                    });
             awaitSocket(process, socket, log);
             ApiClient api = new ApiClient(socket, config.apiTimeout());
-            FirecrackerVm vm = new FirecrackerVm(spec, id, work, process, api, tap, chroot, config.guestEndpoint(), vsock);
-            Reaper.forget(started); // the VM owns it now
-            return vm;
+            return new FirecrackerVm(spec, id, work, process, api, tap, chroot, config.guestEndpoint(), vsock);
         } catch (IOException | RuntimeException e) {
             if (process != null) {
-                Reaper.forget(process);
-                process.destroyForcibly();
-                try {
-                    process.waitFor();
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                }
+                process.awaitExit(Duration.ZERO);
+                process.release();
             }
             if (tap != null) {
                 tap.close();
             }
             if (config.jailer() != null) {
-                Cache.deleteTree(config.jailer().chroot(config.binary(), id).getParent());
+                WorkDir.deleteTree(config.jailer().chroot(config.binary(), id).getParent());
             }
-            Cache.deleteTree(work);
+            WorkDir.deleteTree(work);
             if (e instanceof VmmException v) {
                 throw v;
             }
@@ -312,18 +298,18 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     /** Waits until the API socket accepts connections (it exists between bind and listen, refusing them). */
-    private void awaitSocket(Process process, Path socket, Path log) {
+    private void awaitSocket(ChildProcess process, Path socket, Path log) {
         long deadline = System.nanoTime() + config.apiTimeout().toNanos();
         while (!accepts(socket)) {
             if (!process.isAlive()) {
-                throw new VmmException(config.binary() + " exited with status " + process.exitValue()
+                throw new VmmException(config.binary() + " exited with status " + process.process().exitValue()
                         + " before its API socket " + socket + " appeared: " + lastLine(log));
             }
             if (System.nanoTime() > deadline) {
                 throw new VmmException("API socket " + socket + " did not appear within " + config.apiTimeout().toMillis()
                         + " ms of starting " + config.binary() + ": " + lastLine(log));
             }
-            sleep(2);
+            DriverSupport.sleep(2);
         }
     }
 
@@ -355,7 +341,7 @@ public final class FirecrackerDriver implements VmmDriver {
             }
             if (System.nanoTime() > deadline) {
                 throw new VmmException("the function's gRPC server on " + vm.endpoint + " did not answer within "
-                        + vm.spec.readyTimeout().toSeconds() + " s");
+                        + vm.spec().readyTimeout().toSeconds() + " s");
             }
             try {
                 if (vm.client().awaitReady(Duration.ofMillis(200))) {
@@ -363,7 +349,7 @@ public final class FirecrackerDriver implements VmmDriver {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new VmmException("interrupted while waiting for " + vm.spec.function(), e);
+                throw new VmmException("interrupted while waiting for " + vm.spec().function(), e);
             }
         }
     }
@@ -382,45 +368,17 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     private static String vsockPath(FirecrackerVm vm) {
-        return vm.jailRoot == null ? vm.workDir.resolve("vsock.sock").toAbsolutePath().toString() : "/vsock.sock";
+        return vm.jailRoot == null ? vm.workDir().resolve("vsock.sock").toAbsolutePath().toString() : "/vsock.sock";
     }
 
     private static FirecrackerVm own(Vm vm) {
-        if (vm instanceof FirecrackerVm f) {
-            if (!f.isAlive()) {
-                throw new VmmException(f + " is not running\n" + f.diagnostics());
-            }
-            return f;
-        }
-        throw new VmmException("not a Firecracker VM: " + vm);
+        return DriverSupport.own(vm, FirecrackerVm.class, "Firecracker");
     }
 
     private static void checkImages(VmSpec spec) {
-        for (Path p : List.of(spec.image().kernel(), spec.image().initramfs(), spec.image().rootfs())) {
-            if (!Files.isRegularFile(p)) {
-                throw new VmmException("guest image file " + p + " of function " + spec.function()
-                        + " does not exist (build the function's images first)");
-            }
-        }
+        DriverSupport.checkImages(spec);
         if (spec.vcpus() > 32) {
             throw new VmmException("Firecracker runs at most 32 vCPUs, not " + spec.vcpus());
-        }
-    }
-
-    private static Path workDir(VmSpec spec) {
-        try {
-            return Files.createTempDirectory("sabre-fc-" + spec.function() + "-");
-        } catch (IOException e) {
-            throw new VmmException("cannot create a VM work directory: " + e.getMessage(), e);
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new VmmException("interrupted", e);
         }
     }
 }

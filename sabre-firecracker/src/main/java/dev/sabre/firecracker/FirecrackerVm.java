@@ -1,28 +1,25 @@
 package dev.sabre.firecracker;
 
-import dev.sabre.vmm.Vm;
+import dev.sabre.vmm.ChildProcess;
+import dev.sabre.vmm.ProcessVm;
 import dev.sabre.vmm.VmSpec;
-import dev.sabre.vmm.grpc.GreeterClient;
-import dev.sabre.vmm.image.Cache;
-import dev.sabre.vmm.image.Commands;
+import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.WorkDir;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /**
  * One Firecracker process and what belongs to it: its work directory (API socket, console and log
  * output, vsock socket), its API client, its TAP device, its jail, and the snapshot its memory is
- * relative to (what a Diff snapshot of it must be merged onto). The {@link Reaper} kills every live VM
- * at JVM exit.
+ * relative to (what a Diff snapshot of it must be merged onto). Being a {@link ProcessVm}, it is killed
+ * with its TAP device and work directory if the JVM exits while it runs.
  */
-public final class FirecrackerVm implements Vm {
-    final VmSpec spec;
+public final class FirecrackerVm extends ProcessVm {
     final String id;
-    final Path workDir;
-    final Process process;
     final ApiClient api;
     final TapDevice tap;
     final Path jailRoot;
@@ -31,26 +28,16 @@ public final class FirecrackerVm implements Vm {
     /** The snapshot directory whose memory the guest memory is relative to, or null (booted: zeros). */
     Path base;
     boolean paused;
-    private GreeterClient client;
-    private boolean closed;
 
-    FirecrackerVm(VmSpec spec, String id, Path workDir, Process process, ApiClient api, TapDevice tap, Path jailRoot,
+    FirecrackerVm(VmSpec spec, String id, Path workDir, ChildProcess process, ApiClient api, TapDevice tap, Path jailRoot,
                   InetSocketAddress endpoint, boolean vsock) {
-        this.spec = spec;
+        super(spec, workDir, process);
         this.id = id;
-        this.workDir = workDir;
-        this.process = process;
         this.api = api;
         this.tap = tap;
         this.jailRoot = jailRoot;
         this.endpoint = endpoint;
         this.vsock = vsock;
-        Reaper.register(this, this::kill);
-    }
-
-    @Override
-    public VmSpec spec() {
-        return spec;
     }
 
     /** The function's gRPC port (on {@link #endpoint()}, which is not 127.0.0.1 when the guest sits behind a TAP). */
@@ -64,23 +51,19 @@ public final class FirecrackerVm implements Vm {
         return endpoint;
     }
 
+    @Override
+    protected InetSocketAddress functionAddress() {
+        return endpoint;
+    }
+
     /** Firecracker's standard output: the guest's serial console and Firecracker's own log lines. */
     @Override
     public Path serialLog() {
         return workDir.resolve("firecracker.log");
     }
 
-    @Override
-    public Path workDir() {
-        return workDir;
-    }
-
     public String id() {
         return id;
-    }
-
-    public long pid() {
-        return process.pid();
     }
 
     /** The API socket as the host sees it. */
@@ -98,81 +81,32 @@ public final class FirecrackerVm implements Vm {
         return tap;
     }
 
-    @Override
-    public boolean isAlive() {
-        return process.isAlive();
-    }
-
-    synchronized GreeterClient client() {
-        if (client == null) {
-            client = new GreeterClient(endpoint.getHostString(), endpoint.getPort());
-        }
-        return client;
-    }
-
     /** For error messages: how Firecracker ended and the tail of its output. */
-    String diagnostics() {
+    @Override
+    public String diagnostics() {
         StringBuilder b = new StringBuilder();
         if (!process.isAlive()) {
-            b.append("firecracker exited with status ").append(process.exitValue()).append('\n');
+            b.append("firecracker exited with status ").append(process.process().exitValue()).append('\n');
         }
-        b.append("--- firecracker output (console and log), last lines ---\n").append(Commands.tail(serialLog(), 25).strip());
+        b.append("--- firecracker output (console and log), last lines ---\n").append(WorkDir.tail(serialLog(), 25).strip());
         return b.toString();
     }
 
-    /** Stops Firecracker (SIGTERM, SIGKILL after a short grace), removes its TAP, jail and work directory. */
+    /** Closes the API connection and stops Firecracker: SIGTERM, and up to 2 s for it to exit. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            if (client != null) {
-                client.close();
-            }
-            api.close();
-            stopProcess();
-        } finally {
-            if (process.isAlive()) {
-                process.destroyForcibly();
-            }
-            Reaper.forget(this);
-            if (tap != null) {
-                tap.close();
-            }
-            if (jailRoot != null) {
-                Cache.deleteTree(jailRoot.getParent());
-            }
-            if (!Boolean.getBoolean("sabre.keepVmDirs")) {
-                Cache.deleteTree(workDir);
-            }
-        }
+    protected void stopVmm() {
+        api.close();
+        process.stop(Duration.ofSeconds(2));
     }
 
-    private void stopProcess() {
-        try {
-            process.destroy();
-            if (!process.waitFor(2, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
+    /** Removes its TAP device and jail. */
+    @Override
+    protected void releaseResources() {
+        if (tap != null) {
+            tap.close();
         }
-    }
-
-    private void kill() {
-        process.destroyForcibly();
-        try {
-            process.waitFor(2, TimeUnit.SECONDS);
-            if (tap != null) {
-                tap.close();
-            }
-            Cache.deleteTree(workDir);
-        } catch (InterruptedException | RuntimeException ignored) {
-            // exiting anyway
+        if (jailRoot != null) {
+            WorkDir.deleteTree(jailRoot.getParent());
         }
     }
 
@@ -188,7 +122,7 @@ public final class FirecrackerVm implements Vm {
             Files.createLink(link, absolute);
             return "/" + link.getFileName();
         } catch (IOException e) {
-            throw new dev.sabre.vmm.VmmException("cannot link " + host + " into the jail " + jailRoot
+            throw new VmmException("cannot link " + host + " into the jail " + jailRoot
                     + " (it must be on the same file system): " + e.getMessage(), e);
         }
     }

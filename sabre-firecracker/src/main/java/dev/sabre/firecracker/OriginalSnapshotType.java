@@ -3,7 +3,7 @@ package dev.sabre.firecracker;
 import dev.sabre.codec.CodecId;
 import dev.sabre.handler.HandlerConfig;
 import dev.sabre.handler.Strategy;
-import dev.sabre.vmm.RestoreMode;
+import dev.sabre.vmm.MemoryBackend;
 import dev.sabre.vmm.Snapshot;
 import dev.sabre.vmm.VmmException;
 
@@ -96,9 +96,9 @@ public enum OriginalSnapshotType {
         };
     }
 
-    /** The restore mode of this type: File, or Uffd through {@code socket}. */
-    public RestoreMode restoreMode(Path socket) {
-        return usesHandler() ? RestoreMode.uffd(socket) : RestoreMode.file();
+    /** Where a restore of this type gets guest memory: the File backend, or Uffd through {@code socket}. */
+    public MemoryBackend memoryBackend(Path socket) {
+        return usesHandler() ? MemoryBackend.uffd(socket) : MemoryBackend.file();
     }
 
     /** The type of the original's name, case-insensitively; unknown names list the known ones. */

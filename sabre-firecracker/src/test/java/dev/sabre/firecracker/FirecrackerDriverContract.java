@@ -9,7 +9,7 @@ import dev.sabre.handler.SessionReport;
 import dev.sabre.handler.Strategy;
 import dev.sabre.vmm.ColdStart;
 import dev.sabre.vmm.Invocation;
-import dev.sabre.vmm.RestoreMode;
+import dev.sabre.vmm.MemoryBackend;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
 import dev.sabre.vmm.TestPageFaultHandler;
@@ -79,7 +79,7 @@ abstract class FirecrackerDriverContract {
     void fullSnapshotRestoresWithTheFileBackend() throws IOException {
         Snapshot snapshot = bootAndSnapshot(tmp.resolve("full"));
         assertEquals(spec().memoryBytes(), Files.size(snapshot.memoryFile()));
-        ColdStart cold = ColdStart.measure(driver(), spec(), Snapshot.load(tmp.resolve("full")), RestoreMode.file(), "cold");
+        ColdStart cold = ColdStart.measure(driver(), spec(), Snapshot.load(tmp.resolve("full")), MemoryBackend.file(), "cold");
         assertFalse(cold.reply().isEmpty());
         assertTrue(cold.restoreMicros() > 0);
     }
@@ -89,7 +89,7 @@ abstract class FirecrackerDriverContract {
     void fullSnapshotRestoresThroughAPageFaultHandler() throws Exception {
         Snapshot snapshot = bootAndSnapshot(tmp.resolve("full"));
         try (TestPageFaultHandler handler = new TestPageFaultHandler(tmp.resolve("uffd.sock"), TestPageFaultHandler.raw(snapshot.memoryFile()))) {
-            Restored restored = driver().restore(spec(), snapshot, RestoreMode.uffd(handler.socket()));
+            Restored restored = driver().restore(spec(), snapshot, MemoryBackend.uffd(handler.socket()));
             try (Vm vm = restored.vm()) {
                 assertGuestSawSnapshot(vm);
                 // Two invocations: the second frees pages like a balloon, which must then read as zeros.
@@ -122,10 +122,10 @@ abstract class FirecrackerDriverContract {
         assertTrue(diffData < diff.memoryBytes() / 4, "a Diff holds only dirty pages, not " + diffData + " bytes");
 
         Snapshot merged = DiffRebase.rebase(diff, tmp.resolve("merged"));
-        ColdStart cold = ColdStart.measure(driver(), spec(), merged, RestoreMode.file(), "file");
+        ColdStart cold = ColdStart.measure(driver(), spec(), merged, MemoryBackend.file(), "file");
         assertFalse(cold.reply().isEmpty());
         try (TestPageFaultHandler handler = new TestPageFaultHandler(tmp.resolve("uffd.sock"), TestPageFaultHandler.raw(merged.memoryFile()))) {
-            Restored restored = driver().restore(spec(), merged, RestoreMode.uffd(handler.socket()));
+            Restored restored = driver().restore(spec(), merged, MemoryBackend.uffd(handler.socket()));
             try (Vm back = restored.vm()) {
                 assertGuestSawSnapshot(back);
                 assertFalse(driver().invoke(back, "uffd").reply().isEmpty());
@@ -144,7 +144,7 @@ abstract class FirecrackerDriverContract {
             assertEquals(spec().memoryBytes(), reader.header().memorySize());
         }
         try (TestPageFaultHandler handler = new TestPageFaultHandler(tmp.resolve("uffd.sock"), sabrePages(sabre))) {
-            Restored restored = driver().restore(spec(), snapshot, RestoreMode.uffd(handler.socket()));
+            Restored restored = driver().restore(spec(), snapshot, MemoryBackend.uffd(handler.socket()));
             try (Vm vm = restored.vm()) {
                 assertGuestSawSnapshot(vm);
                 assertFalse(driver().invoke(vm, "sabre").reply().isEmpty());
@@ -185,7 +185,7 @@ abstract class FirecrackerDriverContract {
 
     private void restoreAndCheck(String what, Snapshot snapshot, HandlerConfig config) throws Exception {
         if (config == null) {
-            try (Vm vm = driver().restore(spec(), snapshot, RestoreMode.file()).vm()) {
+            try (Vm vm = driver().restore(spec(), snapshot, MemoryBackend.file()).vm()) {
                 assertGuestSawSnapshot(vm);
                 assertFalse(driver().invoke(vm, what).reply().isEmpty());
             }
@@ -195,7 +195,7 @@ abstract class FirecrackerDriverContract {
         PageFaultHandler handler;
         try (PrintStream out = new PrintStream(Files.newOutputStream(log), true)) {
             handler = PageFaultHandler.start(config.withLog(out));
-            try (Vm vm = driver().restore(spec(), snapshot, RestoreMode.uffd(config.socket())).vm()) {
+            try (Vm vm = driver().restore(spec(), snapshot, MemoryBackend.uffd(config.socket())).vm()) {
                 assertGuestSawSnapshot(vm);
                 assertFalse(driver().invoke(vm, what + " 1").reply().isEmpty());
                 assertFalse(driver().invoke(vm, what + " 2").reply().isEmpty()); // frees pages like a balloon

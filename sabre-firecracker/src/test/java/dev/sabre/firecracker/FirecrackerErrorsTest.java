@@ -3,10 +3,10 @@ package dev.sabre.firecracker;
 import dev.sabre.handler.HandlerConfig;
 import dev.sabre.handler.PageFaultHandler;
 import dev.sabre.handler.Strategy;
-import dev.sabre.vmm.Progress;
-import dev.sabre.vmm.RestoreMode;
+import dev.sabre.vmm.MemoryBackend;
 import dev.sabre.vmm.Restored;
 import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.TestPageFaultHandler;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
@@ -57,7 +57,7 @@ class FirecrackerErrorsTest {
 
     private static FirecrackerDriver driver(Path binary, Duration apiTimeout) {
         return new FirecrackerDriver(FirecrackerConfig.of(binary).withTap(false).withApiTimeout(apiTimeout)
-                .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port)), Progress.silent());
+                .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port)), StepLog.silent());
     }
 
     private static FirecrackerDriver standInDriver() {
@@ -117,7 +117,7 @@ class FirecrackerErrorsTest {
         Snapshot snapshot = snapshot(tmp.resolve("snap"));
         Files.writeString(snapshot.stateFile(), "garbage");
         List<Path> before = workDirs();
-        VmmException e = assertThrows(VmmException.class, () -> standInDriver().restore(spec, snapshot, RestoreMode.file()));
+        VmmException e = assertThrows(VmmException.class, () -> standInDriver().restore(spec, snapshot, MemoryBackend.file()));
         FirecrackerException cause = assertInstanceOf(FirecrackerException.class, e.getCause());
         assertEquals(400, cause.status());
         assertEquals("PUT", cause.method());
@@ -132,13 +132,13 @@ class FirecrackerErrorsTest {
     void aSnapshotOfAnotherMemorySizeIsRefusedBeforeStarting() throws IOException {
         Snapshot snapshot = snapshot(tmp.resolve("snap"));
         VmmException e = assertThrows(VmmException.class,
-                () -> standInDriver().restore(spec.withMemoryMiB(128), snapshot, RestoreMode.file()));
+                () -> standInDriver().restore(spec.withMemoryMiB(128), snapshot, MemoryBackend.file()));
         assertEquals("snapshot " + tmp.resolve("snap") + " has 64 MiB of guest memory, the VM asks for 128 MiB", e.getMessage());
 
         try (RandomAccessFile f = new RandomAccessFile(snapshot.memoryFile().toFile(), "rw")) {
             f.setLength(32 << 20);
         }
-        VmmException truncated = assertThrows(VmmException.class, () -> standInDriver().restore(spec, snapshot, RestoreMode.file()));
+        VmmException truncated = assertThrows(VmmException.class, () -> standInDriver().restore(spec, snapshot, MemoryBackend.file()));
         assertTrue(truncated.getMessage().contains("has 33554432 bytes, expected 67108864"), truncated.getMessage());
         assertNoChildren();
     }
@@ -147,7 +147,7 @@ class FirecrackerErrorsTest {
     void aMissingHandlerSocketIsNamed() throws IOException {
         Snapshot snapshot = snapshot(tmp.resolve("snap"));
         Path socket = tmp.resolve("nobody.sock");
-        VmmException e = assertThrows(VmmException.class, () -> standInDriver().restore(spec, snapshot, RestoreMode.uffd(socket)));
+        VmmException e = assertThrows(VmmException.class, () -> standInDriver().restore(spec, snapshot, MemoryBackend.uffd(socket)));
         assertEquals("no page-fault handler listening at " + socket + " (start it before the restore)", e.getMessage());
     }
 
@@ -159,7 +159,7 @@ class FirecrackerErrorsTest {
             driver.resume(vm);
             driver.invoke(vm, "x");
             Snapshot diff = driver.snapshot(vm, tmp.resolve("diff"), SnapshotKind.DIFF);
-            VmmException e = assertThrows(VmmException.class, () -> driver.restore(spec, diff, RestoreMode.file()));
+            VmmException e = assertThrows(VmmException.class, () -> driver.restore(spec, diff, MemoryBackend.file()));
             assertTrue(e.getMessage().endsWith(": merge it onto its base first (DiffRebase.rebase)"), e.getMessage());
         }
     }
@@ -184,11 +184,11 @@ class FirecrackerErrorsTest {
             f.setLength(snapshot.memoryBytes());
         }
         try (TestPageFaultHandler handler = new TestPageFaultHandler(tmp.resolve("uffd.sock"), TestPageFaultHandler.raw(zeros))) {
-            Restored restored = standInDriver().restore(spec, snapshot, RestoreMode.uffd(handler.socket()));
+            Restored restored = standInDriver().restore(spec, snapshot, MemoryBackend.uffd(handler.socket()));
             try (Vm vm = restored.vm()) {
                 FirecrackerVm f = (FirecrackerVm) vm;
-                assertTrue(f.process.waitFor(60, TimeUnit.SECONDS), "the guest should crash on wrong memory");
-                assertEquals(70, f.process.exitValue());
+                assertTrue(f.vmmProcess().waitFor(60, TimeUnit.SECONDS), "the guest should crash on wrong memory");
+                assertEquals(70, f.vmmProcess().exitValue());
                 assertTrue(Files.readString(vm.serialLog()).contains("guest: CRASH: guest page 0 (offset 0x0) differs from the snapshot"));
             }
         }
@@ -211,10 +211,10 @@ class FirecrackerErrorsTest {
                 .withLog(new java.io.PrintStream(log, true)));
         try {
             // The handler may kill the VMM while PUT /snapshot/load is still in flight, or just after.
-            Vm vm = standInDriver().restore(spec, snapshot, RestoreMode.uffd(socket)).vm();
+            Vm vm = standInDriver().restore(spec, snapshot, MemoryBackend.uffd(socket)).vm();
             try (vm) {
                 FirecrackerVm f = (FirecrackerVm) vm;
-                assertTrue(f.process.waitFor(60, TimeUnit.SECONDS), "the handler should kill the VMM it cannot serve");
+                assertTrue(f.vmmProcess().waitFor(60, TimeUnit.SECONDS), "the handler should kill the VMM it cannot serve");
                 VmmException e = assertThrows(VmmException.class, () -> standInDriver().invoke(vm, "x"));
                 assertTrue(e.getMessage().startsWith(vm + " is not running"), e.getMessage());
             }
@@ -234,7 +234,7 @@ class FirecrackerErrorsTest {
     void aTapDeviceLivesExactlyAsLongAsItsVm() throws IOException {
         assumeTrue(Files.exists(Path.of("/dev/net/tun")) && FirecrackerConfig.onPath("ip") != null, "no /dev/net/tun or no ip tool");
         FirecrackerDriver driver = new FirecrackerDriver(FirecrackerConfig.of(standIn).withApiTimeout(Duration.ofSeconds(30))
-                .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port)), Progress.silent());
+                .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port)), StepLog.silent());
         String tap;
         try (Vm vm = driver.boot(spec)) {
             tap = ((FirecrackerVm) vm).tap().name();

@@ -1,6 +1,6 @@
 package dev.sabre.firecracker;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -17,7 +17,7 @@ class JailerTest {
     void theJailerRunsFirecrackerInsideItsChroot() {
         Path firecracker = Path.of("/opt/fc/firecracker");
         Jailer jailer = new Jailer(Path.of("/opt/fc/jailer"), 123, 456, Path.of("/srv/jail"));
-        FirecrackerDriver driver = new FirecrackerDriver(FirecrackerConfig.of(firecracker).withJailer(jailer), Progress.silent());
+        FirecrackerDriver driver = new FirecrackerDriver(FirecrackerConfig.of(firecracker).withJailer(jailer), StepLog.silent());
         assertEquals(List.of("/opt/fc/jailer", "--id", "sabre-1", "--exec-file", "/opt/fc/firecracker", "--uid", "123",
                         "--gid", "456", "--chroot-base-dir", "/srv/jail", "--", "--api-sock", "/api.sock", "--level", "Info"),
                 driver.command("sabre-1", "/api.sock"));
@@ -26,7 +26,7 @@ class JailerTest {
 
     @Test
     void withoutAJailerFirecrackerRunsDirectly() {
-        FirecrackerDriver driver = new FirecrackerDriver(FirecrackerConfig.of(Path.of("/opt/fc/firecracker")), Progress.silent());
+        FirecrackerDriver driver = new FirecrackerDriver(FirecrackerConfig.of(Path.of("/opt/fc/firecracker")), StepLog.silent());
         assertEquals(List.of("/opt/fc/firecracker", "--id", "sabre-1", "--api-sock", "/w/api.sock", "--level", "Info"),
                 driver.command("sabre-1", "/w/api.sock"));
     }

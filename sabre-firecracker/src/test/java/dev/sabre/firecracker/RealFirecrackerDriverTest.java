@@ -1,6 +1,6 @@
 package dev.sabre.firecracker;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.image.ImageBuilder;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,8 +25,8 @@ class RealFirecrackerDriverTest extends FirecrackerDriverContract {
 
     @BeforeAll
     static void realFirecracker() {
-        driver = new FirecrackerDriver(FirecrackerConfig.of(FirecrackerConfig.locate(null)), Progress.stderr());
-        spec = VmSpec.of(ImageBuilder.standard(Progress.stderr()).build("fibonacci")).withMemoryMiB(256);
+        driver = new FirecrackerDriver(FirecrackerConfig.of(FirecrackerConfig.locate(null)), StepLog.stderr());
+        spec = VmSpec.of(ImageBuilder.standard(StepLog.stderr()).build("fibonacci")).withMemoryMiB(256);
     }
 
     @Override

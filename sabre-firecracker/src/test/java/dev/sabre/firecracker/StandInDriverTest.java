@@ -1,6 +1,6 @@
 package dev.sabre.firecracker;
 
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,7 +29,7 @@ class StandInDriverTest extends FirecrackerDriverContract {
                 .withTap(false)
                 .withApiTimeout(Duration.ofSeconds(30))
                 .withGuestEndpoint(new InetSocketAddress("127.0.0.1", port));
-        driver = new FirecrackerDriver(config, Progress.silent());
+        driver = new FirecrackerDriver(config, StepLog.silent());
         spec = Targets.standInSpec(shared);
     }
 

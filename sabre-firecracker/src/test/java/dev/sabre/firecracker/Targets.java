@@ -2,8 +2,8 @@ package dev.sabre.firecracker;
 
 import dev.sabre.firecracker.standin.FirecrackerStandIn;
 import dev.sabre.firecracker.standin.OpenApiSpec;
+import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.VmSpec;
-import dev.sabre.vmm.image.GuestImage;
 
 import java.io.IOException;
 import java.net.InetAddress;

@@ -14,11 +14,11 @@ public record ColdStart(String strategy, long restoreMicros, long coldStartMicro
      *
      * @param input the request's {@code name}
      */
-    public static ColdStart measure(VmmDriver driver, VmSpec spec, Snapshot snapshot, RestoreMode mode, String input) {
-        Restored restored = driver.restore(spec, snapshot, mode);
+    public static ColdStart measure(VmmDriver driver, VmSpec spec, Snapshot snapshot, MemoryBackend backend, String input) {
+        Restored restored = driver.restore(spec, snapshot, backend);
         try (Vm vm = restored.vm()) {
             Invocation first = driver.invoke(vm, input);
-            return new ColdStart(mode.name(), restored.restoreMicros(), first.micros(), first.reply());
+            return new ColdStart(backend.name(), restored.restoreMicros(), first.micros(), first.reply());
         }
     }
 

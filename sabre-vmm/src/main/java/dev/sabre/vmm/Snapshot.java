@@ -19,7 +19,7 @@ import java.nio.file.StandardCopyOption;
  * @param function    the function the VM ran
  * @param vmm         the driver that took it ({@code qemu})
  * @param memoryBytes guest RAM size, equal to the memory file's length
- * @param imageId     {@link dev.sabre.vmm.image.GuestImage#id()} of the images it booted from
+ * @param imageId     {@link dev.sabre.vmm.GuestImage#id()} of the images it booted from
  * @param stateFile   device state (QEMU: the migration stream without RAM)
  * @param memoryFile  the guest memory, byte for byte (sparse where the guest never wrote)
  */

@@ -25,6 +25,9 @@ public interface Vm extends AutoCloseable {
     /** True while the VMM process is alive. */
     boolean isAlive();
 
+    /** For error messages: how the VMM ended, if it did, and the tails of its output and the guest console. */
+    String diagnostics();
+
     /** Stops the VM (forcibly if it does not quit at once) and deletes its work directory. */
     @Override
     void close();

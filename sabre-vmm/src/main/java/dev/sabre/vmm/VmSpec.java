@@ -1,6 +1,5 @@
 package dev.sabre.vmm;
 
-import dev.sabre.vmm.image.GuestImage;
 
 import java.time.Duration;
 import java.util.Objects;

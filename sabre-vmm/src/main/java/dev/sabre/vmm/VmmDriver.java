@@ -5,7 +5,7 @@ import java.nio.file.Path;
 /**
  * The operations the orchestrator and the experiments need from a VMM, so they run unchanged on the
  * QEMU testbed and on Firecracker: boot a function VM, invoke it, pause, snapshot, restore with a
- * {@link RestoreMode}, stop.
+ * {@link MemoryBackend}, stop.
  */
 public interface VmmDriver {
     /** A short name: {@code qemu}, {@code firecracker}. */
@@ -31,9 +31,9 @@ public interface VmmDriver {
 
     /**
      * Starts a VM from a snapshot taken of the same function with the same memory size, resumes it and
-     * returns it with the restore latency. With {@link RestoreMode.Uffd} the handler must already listen.
+     * returns it with the restore latency. With {@link MemoryBackend.Uffd} the handler must already listen.
      */
-    Restored restore(VmSpec spec, Snapshot snapshot, RestoreMode mode);
+    Restored restore(VmSpec spec, Snapshot snapshot, MemoryBackend backend);
 
     /** Stops the VM; same as {@link Vm#close()}. */
     default void stop(Vm vm) {

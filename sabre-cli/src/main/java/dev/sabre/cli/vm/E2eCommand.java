@@ -57,7 +57,7 @@ public final class E2eCommand implements Callable<Integer> {
                 : strategies.stream().map(RestoreStrategy::parse).distinct().toList();
         EndToEnd.Options options = new EndToEnd.Options(functions, chosen, repetitions, warmups, input, !warm);
         Orchestrator o = vm.orchestrator();
-        EndToEnd.Result result = new EndToEnd(o, dev.sabre.vmm.Progress.stderr()).run(options);
+        EndToEnd.Result result = new EndToEnd(o, dev.sabre.vmm.StepLog.stderr()).run(options);
         if (!result.rows().isEmpty()) {
             System.out.println();
             System.out.printf("sabre e2e on %s, %d MiB guests, %d repetition(s)%s%n", o.driver().name(), vm.memoryMiB,

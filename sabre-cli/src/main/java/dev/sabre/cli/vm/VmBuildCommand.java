@@ -1,6 +1,6 @@
 package dev.sabre.cli.vm;
 
-import dev.sabre.vmm.image.GuestImage;
+import dev.sabre.vmm.GuestImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;

@@ -3,7 +3,7 @@ package dev.sabre.cli.vm;
 import dev.sabre.e2e.Orchestrator;
 import dev.sabre.e2e.VmSettings;
 import dev.sabre.vmm.Accelerator;
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.image.ImageBuilder;
 import picocli.CommandLine.Option;
@@ -33,7 +33,7 @@ public final class VmOptions {
 
     /** An orchestrator on the standard image cache and functions directory, progress on stderr. */
     public Orchestrator orchestrator() {
-        Progress progress = Progress.stderr();
+        StepLog progress = StepLog.stderr();
         ImageBuilder images = ImageBuilder.standard(progress);
         VmSettings settings = VmSettings.defaults().withMemoryMiB(memoryMiB)
                 .withReadyTimeout(Duration.ofSeconds(timeoutSeconds))

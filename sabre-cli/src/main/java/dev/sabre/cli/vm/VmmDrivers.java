@@ -2,7 +2,7 @@ package dev.sabre.cli.vm;
 
 import dev.sabre.firecracker.FirecrackerConfig;
 import dev.sabre.firecracker.FirecrackerDriver;
-import dev.sabre.vmm.Progress;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmDriver;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.image.Cache;
@@ -16,7 +16,7 @@ public final class VmmDrivers {
     }
 
     /** {@code qemu} (the embedded default) or {@code firecracker} (its binary from $SABRE_FIRECRACKER or the PATH). */
-    public static VmmDriver create(String name, Cache cache, Progress progress) {
+    public static VmmDriver create(String name, Cache cache, StepLog progress) {
         return switch (name) {
             case "qemu" -> new QemuDriver(cache, progress);
             case "firecracker" -> new FirecrackerDriver(FirecrackerConfig.of(FirecrackerConfig.locate(null)), progress);

@@ -1,0 +1,45 @@
+package dev.sabre.vmm.image;
+
+import dev.sabre.vmm.GuestImage;
+import dev.sabre.vmm.StepLog;
+
+/**
+ * Builds (or finds in the cache) the guest images of a function: the Debian kernel, the initramfs and
+ * the function's root file system. The entry point for {@code sabre vm build FUNCTION}.
+ */
+public final class ImageBuilder {
+    private final Cache cache;
+    private final FunctionCatalog catalog;
+    private final StepLog progress;
+
+    public ImageBuilder(Cache cache, FunctionCatalog catalog, StepLog progress) {
+        this.cache = cache;
+        this.catalog = catalog;
+        this.progress = progress;
+    }
+
+    /** A builder on the default cache and the functions directory found from the working directory. */
+    public static ImageBuilder standard(StepLog progress) {
+        return new ImageBuilder(Cache.defaultCache(), FunctionCatalog.locate(), progress);
+    }
+
+    public FunctionCatalog catalog() {
+        return catalog;
+    }
+
+    public Cache cache() {
+        return cache;
+    }
+
+    /** The images of the named function; unknown names and missing host tools fail first, with a clear message. */
+    public GuestImage build(String function) {
+        FunctionSource source = catalog.get(function);
+        HostTools.requireImageTools();
+        KernelImage kernel = new KernelBuilder(cache, progress).build();
+        var initramfs = new InitramfsBuilder(cache, progress).build(kernel);
+        var rootfs = new RootfsBuilder(cache, progress).build(source);
+        String id = new Cache.Hasher().add(kernel.vmlinux().toString()).add(initramfs.getFileName().toString())
+                .add(rootfs.getFileName().toString()).hex();
+        return new GuestImage(function, kernel.vmlinux(), initramfs, rootfs, id);
+    }
+}
