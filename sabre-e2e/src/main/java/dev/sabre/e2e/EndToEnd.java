@@ -1,5 +1,6 @@
 package dev.sabre.e2e;
 
+import dev.sabre.handler.Strategy;
 import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 
@@ -27,7 +28,7 @@ public final class EndToEnd {
      * @param input       the request's name for every invocation ("" = each function's default)
      * @param dropCaches  drop the page caches before every measured restore
      */
-    public record Options(List<String> functions, List<RestoreStrategy> strategies, int repetitions, int warmups,
+    public record Options(List<String> functions, List<Strategy> strategies, int repetitions, int warmups,
                           String input, boolean dropCaches) {
         public Options {
             Objects.requireNonNull(input, "input");
@@ -85,7 +86,7 @@ public final class EndToEnd {
                 progress.step(function + ": building images");
                 orchestrator.build(function);
                 FunctionSnapshot fs = orchestrator.snapshot(function, options.input());
-                if (options.strategies().stream().anyMatch(RestoreStrategy::needsWorkingSet)) {
+                if (options.strategies().stream().anyMatch(Strategy::replaysWorkingSet)) {
                     progress.step(function + ": recording the working set (reap-record, first invocation)");
                     fs = orchestrator.recordWorkingSet(fs);
                 }
@@ -108,24 +109,24 @@ public final class EndToEnd {
      * falls on all strategies alike rather than on whichever ran last. Each strategy keeps one handler for
      * the whole run, as a deployment would. Rows come back grouped by strategy, in repetition order.
      */
-    private List<Measurement> measure(FunctionSnapshot fs, List<RestoreStrategy> strategies, Options options,
+    private List<Measurement> measure(FunctionSnapshot fs, List<Strategy> strategies, Options options,
                                       boolean cold) {
-        Map<RestoreStrategy, HandlerProcess> handlers = new LinkedHashMap<>();
+        Map<Strategy, HandlerProcess> handlers = new LinkedHashMap<>();
         List<Measurement> rows = new ArrayList<>();
         RuntimeException failure = null;
         try {
-            for (RestoreStrategy strategy : strategies) {
+            for (Strategy strategy : strategies) {
                 handlers.put(strategy, orchestrator.startHandler(fs, strategy));
             }
             for (int i = 1; i <= options.warmups(); i++) {
-                for (RestoreStrategy strategy : strategies) {
+                for (Strategy strategy : strategies) {
                     progress.step(String.format("%s %s: warm-up %d/%d", fs.function(), strategy, i, options.warmups()));
                     orchestrator.coldStart(fs, strategy, handlers.get(strategy), 0, false);
                 }
             }
             for (int rep = 1; rep <= options.repetitions(); rep++) {
                 for (int k = 0; k < strategies.size(); k++) {
-                    RestoreStrategy strategy = strategies.get((rep - 1 + k) % strategies.size());
+                    Strategy strategy = strategies.get((rep - 1 + k) % strategies.size());
                     if (cold) {
                         String why = PageCache.drop();
                         if (why != null) {
@@ -162,7 +163,7 @@ public final class EndToEnd {
         if (failure != null) {
             throw failure;
         }
-        List<String> order = strategies.stream().map(RestoreStrategy::label).toList();
+        List<String> order = strategies.stream().map(Strategy::label).toList();
         rows.sort(Comparator.comparingInt((Measurement m) -> order.indexOf(m.strategy()))
                 .thenComparingInt(Measurement::repetition));
         return rows;

@@ -238,30 +238,30 @@ public final class Orchestrator {
      * Starts the handler a strategy needs (null for {@code file}), serving the snapshot's raw memory file, or its
      * .sabre for {@code sabre}, with the working set for the reap strategies; prefetches read with O_DIRECT.
      */
-    public HandlerProcess startHandler(FunctionSnapshot fs, RestoreStrategy strategy) {
-        if (!strategy.needsHandler()) {
+    public HandlerProcess startHandler(FunctionSnapshot fs, Strategy strategy) {
+        if (!strategy.servedByHandler()) {
             return null;
         }
-        if (strategy.needsWorkingSet() && !fs.hasWorkingSet()) {
+        if (strategy.replaysWorkingSet() && !fs.hasWorkingSet()) {
             throw new VmmException("the snapshot of " + fs.function() + " has no recorded working set; record one first");
         }
-        Path memory = strategy == RestoreStrategy.SABRE ? fs.sabreFile() : fs.snapshot().memoryFile();
+        Path memory = strategy == Strategy.SABRE ? fs.sabreFile() : fs.snapshot().memoryFile();
         Path ws = switch (strategy) {
             case REAP -> fs.rawWorkingSet();
             case REAP_COMPRESSED -> fs.compressedWorkingSet();
             default -> null;
         };
-        boolean directIo = strategy != RestoreStrategy.LAZY && strategy != RestoreStrategy.REAP_RECORD;
-        return HandlerProcess.start(memory, strategy.handlerStrategy(), ws, false, directIo, handlerThreads);
+        boolean directIo = strategy != Strategy.LAZY && strategy != Strategy.REAP_RECORD;
+        return HandlerProcess.start(memory, strategy, ws, false, directIo, handlerThreads);
     }
 
     /**
      * One cold start: restores the snapshot with the strategy (through {@code handler}, which must be the one
      * {@link #startHandler} gave for it), invokes the function once, checks the reply and stops the VM.
      */
-    public Measurement coldStart(FunctionSnapshot fs, RestoreStrategy strategy, HandlerProcess handler, int repetition,
+    public Measurement coldStart(FunctionSnapshot fs, Strategy strategy, HandlerProcess handler, int repetition,
                                  boolean cold) {
-        if (strategy.needsHandler() != (handler != null)) {
+        if (strategy.servedByHandler() != (handler != null)) {
             throw new IllegalArgumentException("strategy " + strategy + (handler == null ? " needs" : " takes no") + " handler");
         }
         VmSpec spec = spec(fs.function());
@@ -291,7 +291,7 @@ public final class Orchestrator {
             }
         }
         HandlerProcess.SessionStats stats = handler == null ? null : handler.nextSession(REPORT_TIMEOUT);
-        long snapshotBytes = strategy == RestoreStrategy.SABRE ? FunctionSnapshot.size(fs.sabreFile()) : fs.memoryFileBytes();
+        long snapshotBytes = strategy == Strategy.SABRE ? FunctionSnapshot.size(fs.sabreFile()) : fs.memoryFileBytes();
         long wsBytes = switch (strategy) {
             case REAP -> FunctionSnapshot.size(fs.rawWorkingSet());
             case REAP_COMPRESSED -> FunctionSnapshot.size(fs.compressedWorkingSet());
@@ -306,7 +306,7 @@ public final class Orchestrator {
      * Restores {@code function} from {@code fs} once: {@link #coldStart} with a handler of its own, started before
      * and stopped after. A snapshot of another function, memory size, VMM or guest image is refused first.
      */
-    public Measurement restoreOnce(String function, FunctionSnapshot fs, RestoreStrategy strategy) {
+    public Measurement restoreOnce(String function, FunctionSnapshot fs, Strategy strategy) {
         fs.snapshot().checkCompatible(spec(function), driver.name());
         try (HandlerProcess handler = startHandler(fs, strategy)) {
             return coldStart(fs, strategy, handler, 1, false);

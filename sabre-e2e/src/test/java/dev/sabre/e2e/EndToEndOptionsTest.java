@@ -3,6 +3,8 @@ package dev.sabre.e2e;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sabre.handler.Strategy;
+
 import dev.sabre.vmm.VmmException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -13,13 +15,13 @@ class EndToEndOptionsTest {
     void aStrategyListedTwiceIsRefused() {
         // One handler per strategy serves its rounds: a second entry would start and leak a second handler.
         VmmException e = assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of("fibonacci"),
-                List.of(RestoreStrategy.REAP, RestoreStrategy.LAZY, RestoreStrategy.REAP), 1, 0, "", true));
+                List.of(Strategy.REAP, Strategy.LAZY, Strategy.REAP), 1, 0, "", true));
         assertTrue(e.getMessage().contains("listed twice"), e.getMessage());
     }
 
     @Test
     void nothingToMeasureIsRefused() {
-        assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of(), List.of(RestoreStrategy.REAP), 1, 0, "", true));
+        assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of(), List.of(Strategy.REAP), 1, 0, "", true));
         assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of("fibonacci"), List.of(), 1, 0, "", true));
     }
 }

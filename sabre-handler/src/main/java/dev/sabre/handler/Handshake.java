@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The guest memory a VMM describes in its handshake (DESIGN.md contract 3): a JSON array of
+ * The guest memory a VMM describes in its handshake (Firecracker's UFFD handshake, docs/handler.md): a JSON array of
  * {@code {"base_host_virt_addr", "size", "offset", "page_size", "page_size_kib"}}, both page-size fields in
  * bytes. {@link #parse} accepts only regions this handler can serve exactly: page-aligned, inside the user
  * address space, not overlapping in the VMM or in the memory file, and together covering the snapshot's

@@ -4,7 +4,7 @@ import dev.sabre.e2e.EndToEnd;
 import dev.sabre.e2e.Orchestrator;
 import dev.sabre.e2e.Plots;
 import dev.sabre.e2e.Report;
-import dev.sabre.e2e.RestoreStrategy;
+import dev.sabre.handler.Strategy;
 import dev.sabre.vmm.VmmException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,8 +53,8 @@ public final class E2eCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<RestoreStrategy> chosen = strategies == null ? RestoreStrategy.all()
-                : strategies.stream().map(RestoreStrategy::parse).distinct().toList();
+        List<Strategy> chosen = strategies == null ? Strategy.all()
+                : strategies.stream().map(Strategy::parse).distinct().toList();
         EndToEnd.Options options = new EndToEnd.Options(functions, chosen, repetitions, warmups, input, !warm);
         Orchestrator o = vm.orchestrator();
         EndToEnd.Result result = new EndToEnd(o, dev.sabre.vmm.StepLog.stderr()).run(options);

@@ -3,7 +3,7 @@ package dev.sabre.cli.vm;
 import dev.sabre.e2e.FunctionSnapshot;
 import dev.sabre.e2e.Measurement;
 import dev.sabre.e2e.Orchestrator;
-import dev.sabre.e2e.RestoreStrategy;
+import dev.sabre.handler.Strategy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,11 +35,11 @@ public final class VmRestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        RestoreStrategy s = RestoreStrategy.parse(strategy);
+        Strategy s = Strategy.parse(strategy);
         Orchestrator o = vm.orchestrator();
         o.checkFunction(function);
         FunctionSnapshot fs = snapshot != null ? FunctionSnapshot.load(snapshot) : o.cached(function);
-        if (s.needsWorkingSet() && !fs.hasWorkingSet()) {
+        if (s.replaysWorkingSet() && !fs.hasWorkingSet()) {
             System.err.println("[sabre] " + function + ": no working set yet; recording it (reap-record, first invocation)");
             fs.snapshot().checkCompatible(o.spec(function), o.driver().name());
             fs = o.recordWorkingSet(fs);
