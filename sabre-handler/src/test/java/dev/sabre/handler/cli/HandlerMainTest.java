@@ -104,7 +104,7 @@ class HandlerMainTest {
         assertEquals(1, unknown.exit());
         List<String> lines = unknown.err().lines().toList();
         assertEquals(1, lines.size(), unknown.err());
-        assertTrue(lines.getFirst().startsWith("sabre handler: unknown strategy 'nope' (expected one of lazy, eager, "), unknown.err());
+        assertTrue(lines.getFirst().startsWith("sabre handler: unknown strategy 'nope' (expected one of file, lazy, eager, "), unknown.err());
 
         Path packed = dir.resolve("memory.sabre");
         try (MemoryImage image = MemoryImage.open(memory(), 4096, null)) {
