@@ -41,6 +41,27 @@ class HugePagesTest {
     }
 
     @Test
+    void pagesOfAProcessKilledBeforeItGaveThemBackAreReleasedByTheNextReservation() throws Exception {
+        long before = pool();
+        Process victim = new ProcessBuilder("sleep", "60").start();
+        try {
+            // What the victim's reserve(2) leaves behind: the pool raised, its line in the ledger.
+            String stat = Files.readString(Path.of("/proc", Long.toString(victim.pid()), "stat"));
+            String start = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
+            Path ledger = Path.of(System.getProperty("java.io.tmpdir"), "sabre-hugepages.lock");
+            Files.writeString(ledger, victim.pid() + " " + start + " 2\n", java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND);
+            Files.writeString(NR, Long.toString(before + 2));
+        } finally {
+            victim.destroyForcibly().waitFor();
+        }
+        try (HugePages reserved = HugePages.reserve(1)) {
+            assertEquals(before + 1, pool(), "the killed process's 2 pages must be given back");
+        }
+        assertEquals(before, pool());
+    }
+
+    @Test
     void moreThanTheHostHasIsRefusedWithThePoolUnchanged() throws Exception {
         long before = pool();
         IOException e = assertThrows(IOException.class, () -> HugePages.reserve(1L << 30));
