@@ -102,8 +102,22 @@ public final class HugePages implements AutoCloseable {
         if (length <= 0 || length % SIZE != 0) {
             throw new IllegalArgumentException("huge-page mapping of " + length + " bytes: not a positive multiple of 2 MiB");
         }
-        return Memory.mmap(0, length, Memory.PROT_READ | Memory.PROT_WRITE,
-                Memory.MAP_PRIVATE | Memory.MAP_ANONYMOUS | Memory.MAP_HUGETLB, -1, 0);
+        try {
+            return Memory.mmap(0, length, Memory.PROT_READ | Memory.PROT_WRITE,
+                    Memory.MAP_PRIVATE | Memory.MAP_ANONYMOUS | Memory.MAP_HUGETLB, -1, 0);
+        } catch (LinuxException e) {
+            if (e.errno() != Errno.ENOMEM) {
+                throw e;
+            }
+            String free;
+            try {
+                free = Long.toString(free());
+            } catch (IOException unreadable) {
+                free = "unknown";
+            }
+            throw new LinuxException("mmap(" + (length >> 20) + " MiB, MAP_HUGETLB)", e.errno(), "the host's pool has "
+                    + free + " free 2 MiB pages of the " + length / SIZE + " needed (reserve them first)");
+        }
     }
 
     /** Gives the pages back to the host: lowers the pool by {@link #count}. Idempotent. */

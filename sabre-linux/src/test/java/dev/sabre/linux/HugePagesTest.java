@@ -62,6 +62,14 @@ class HugePagesTest {
     }
 
     @Test
+    void mappingMoreHugePagesThanThePoolHasFreeSaysSo() throws Exception {
+        long wanted = HugePages.free() + 1;
+        LinuxException e = assertThrows(LinuxException.class, () -> HugePages.mapAnonymous(wanted * HUGE));
+        assertEquals(Errno.ENOMEM, e.errno());
+        assertTrue(e.getMessage().contains("free 2 MiB pages of the " + wanted + " needed"), e.getMessage());
+    }
+
+    @Test
     void moreThanTheHostHasIsRefusedWithThePoolUnchanged() throws Exception {
         long before = pool();
         IOException e = assertThrows(IOException.class, () -> HugePages.reserve(1L << 30));

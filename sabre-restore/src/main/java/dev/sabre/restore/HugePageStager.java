@@ -55,9 +55,7 @@ public final class HugePageStager {
     public MemorySegment assemble(long unit) throws IOException {
         unitStart = unit * unitBytes;
         long pageSize = source.pageSize();
-        for (long page = unitStart / pageSize, end = (unitStart + unitBytes) / pageSize; page < end; page++) {
-            source.serve(page, stage);
-        }
+        source.serveRun(unitStart / pageSize, unitBytes / pageSize, stage);
         return staging;
     }
 }
