@@ -7,7 +7,10 @@
  * memory there instead, registers it with a userfaultfd in MISSING mode, and sends the Firecracker
  * handshake to the handler listening on SABRE_UFFD_SOCKET: one sendmsg whose data is
  *   [{"base_host_virt_addr":A,"size":S,"offset":O,"page_size":4096,"page_size_kib":4096}]
- * and whose SCM_RIGHTS control message carries the userfaultfd.
+ * and whose SCM_RIGHTS control message carries the userfaultfd. With SABRE_UFFD_HUGE_PAGES=1 the
+ * replacement is 2 MiB hugetlb memory (MAP_HUGETLB, reserved from the host's pool at mmap time, as
+ * Firecracker's huge_pages "2M" maps it) and both page sizes in the handshake are 2097152; a RAM mapping
+ * not aligned to 2 MiB is refused.
  *
  * It acts once, in the process that loaded it: forked children (QEMU's exec: migration runs sh and
  * cat) do nothing, LD_PRELOAD is removed from the environment so exec'd programs never load it, and
@@ -33,11 +36,13 @@
 #include <unistd.h>
 
 #define PAGE_SIZE_BYTES 4096
+#define HUGE_PAGE_BYTES (2u << 20)
 
 static pid_t owner_pid;
 static char mem_path[PATH_MAX];
 static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int taken_over;
+static int huge_pages;
 
 __attribute__((constructor)) static void sabre_preload_init(void)
 {
@@ -52,6 +57,8 @@ __attribute__((constructor)) static void sabre_preload_init(void)
         fprintf(stderr, "sabre-preload: SABRE_UFFD_MEM_PATH and SABRE_UFFD_SOCKET must both be set\n");
     else if (strlen(sock) >= sizeof(socket_path))
         fprintf(stderr, "sabre-preload: socket path too long: %s\n", sock);
+    const char *huge = getenv("SABRE_UFFD_HUGE_PAGES");
+    huge_pages = huge && strcmp(huge, "1") == 0;
     /* Children exec'd by QEMU (sh, cat) must not load this library. */
     unsetenv("LD_PRELOAD");
 }
@@ -103,12 +110,13 @@ static int send_handshake(int uffd, uint64_t base, uint64_t size, uint64_t offse
         errno = e;
         return -1;
     }
+    int page_size = huge_pages ? (int)HUGE_PAGE_BYTES : PAGE_SIZE_BYTES;
     char body[256];
     int len = snprintf(body, sizeof(body),
                        "[{\"base_host_virt_addr\":%llu,\"size\":%llu,\"offset\":%llu,"
                        "\"page_size\":%d,\"page_size_kib\":%d}]",
                        (unsigned long long)base, (unsigned long long)size, (unsigned long long)offset,
-                       PAGE_SIZE_BYTES, PAGE_SIZE_BYTES);
+                       page_size, page_size);
     struct iovec iov = {.iov_base = body, .iov_len = (size_t)len};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
@@ -140,7 +148,17 @@ static void *take_over(void *addr, size_t len, int prot, off_t off)
 {
     const char *step = "mmap";
     int uffd = -1;
-    void *mem = raw_mmap(addr, len, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *mem;
+    if (huge_pages) {
+        step = "mapping on 2 MiB huge pages (RAM address, size and file offset must be 2 MiB-aligned)";
+        errno = EINVAL;
+        if ((uintptr_t)addr % HUGE_PAGE_BYTES || len % HUGE_PAGE_BYTES || (uint64_t)off % HUGE_PAGE_BYTES)
+            goto fail;
+        step = "mmap(MAP_HUGETLB) (not enough free 2 MiB pages in /proc/sys/vm/nr_hugepages?)";
+        mem = raw_mmap(addr, len, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+    } else {
+        mem = raw_mmap(addr, len, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    }
     if (mem == MAP_FAILED)
         goto fail;
     step = "userfaultfd";

@@ -203,7 +203,7 @@ public final class PageFaultHandler implements AutoCloseable {
         } else {
             try {
                 handshake = Handshake.parse(new String(arrival.payload(), StandardCharsets.UTF_8),
-                        sources.memorySize(), sources.pageSize());
+                        sources.memorySize());
             } catch (HandshakeException e) {
                 refusal = e.getMessage();
             }

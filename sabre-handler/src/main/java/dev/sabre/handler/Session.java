@@ -14,8 +14,11 @@ import dev.sabre.linux.ReceivedMessage;
 import dev.sabre.linux.UffdEvent;
 import dev.sabre.linux.UnixSocket;
 import dev.sabre.linux.Userfaultfd;
+import dev.sabre.restore.BackgroundRestore;
 import dev.sabre.restore.GuestLayout;
 import dev.sabre.restore.GuestRegion;
+import dev.sabre.restore.HugePagePrefetch;
+import dev.sabre.restore.HugePageStager;
 import dev.sabre.restore.RawRestore;
 import dev.sabre.restore.RemovedPages;
 import dev.sabre.restore.RestoreEngine;
@@ -24,6 +27,7 @@ import dev.sabre.restore.UffdInstaller;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -53,11 +57,21 @@ final class Session {
     private final ArrayDeque<UffdEvent.PageFault> pending = new ArrayDeque<>();
     private final RemovedPages removed;
     private final UffdInstaller installer;
+    /** The VMM's page size (the handshake's): the unit of faults, fills and removals. */
+    private final int guestPageSize;
+    /** Assembles a huge page from the snapshot's smaller pages; null unless the VMM's pages are the larger. */
+    private final HugePageStager stager;
+    /**
+     * Huge pages this session's faults installed. Several vCPUs touching one huge page fault once each;
+     * the later faults' threads were woken by the first install, so their events need no second assembly.
+     * A removed huge page never comes back here: its faults are answered with zeros before the policy.
+     */
+    private final BitSet faultedUnits = new BitSet();
     private volatile boolean stopRequested;
     private boolean wakeClosed;
     private long readAtStart;
     private volatile String stopReason;
-    private RestoreEngine engine;
+    private BackgroundRestore engine;
     private CompletableFuture<RestoreMetrics> restore;
     private RestoreMetrics restoreMetrics;
     private long removeEvents;
@@ -88,8 +102,10 @@ final class Session {
         this.wake = EventFd.create(true);
         Fds.setNonBlocking(uffd.fd(), true);
         this.layout = new GuestLayout(handshake.regions());
-        this.removed = new RemovedPages(sources.pageSize());
-        this.installer = new UffdInstaller(uffd, layout, removed, sources.pageSize());
+        this.guestPageSize = handshake.pageSize();
+        this.removed = new RemovedPages(guestPageSize);
+        this.installer = new UffdInstaller(uffd, layout, removed, guestPageSize);
+        this.stager = guestPageSize > sources.pageSize() ? new HugePageStager(sources.lazy(), guestPageSize) : null;
     }
 
     int id() {
@@ -143,8 +159,8 @@ final class Session {
         String outcome;
         try {
             installer.setEventReader(Thread.currentThread(), this::drainEvents);
-            log("connected: %d region(s), %d MiB, strategy %s", layout.regions().size(), sources.memorySize() >> 20,
-                    config.strategy());
+            log("connected: %d region(s), %d MiB in %d KiB pages, strategy %s", layout.regions().size(),
+                    sources.memorySize() >> 20, guestPageSize >> 10, config.strategy());
             outcome = serve();
         } catch (Unservable e) {
             outcome = "cannot be served: " + e.getMessage();
@@ -207,14 +223,25 @@ final class Session {
         return sources;
     }
 
-    /** Installs every present page of {@code reader} in the background; faults pull their chunk forward. */
+    /**
+     * Installs every present page of {@code reader} in the background (on huge pages: every huge page holding
+     * one, assembled from the working set and the memory); faults pull their chunk forward.
+     */
     void prefetch(SnapshotReader reader) throws IOException {
-        engine = RestoreEngine.start(reader, installer, config.restore());
+        engine = stager == null ? RestoreEngine.start(reader, installer, config.restore())
+                : HugePagePrefetch.start(HugePagePrefetch.unitsOf(reader, guestPageSize), sources.lazy(), installer,
+                        guestPageSize, config.restore());
         watch(engine.completion());
     }
 
     /** Installs the whole memory in the background: the snapshot through the engine, a raw file directly. */
     void restoreAll() throws IOException {
+        if (stager != null) {
+            engine = HugePagePrefetch.start(HugePagePrefetch.allUnits(sources.memorySize(), guestPageSize),
+                    sources.memory(), installer, guestPageSize, config.restore());
+            watch(engine.completion());
+            return;
+        }
         SnapshotReader snapshot = sources.snapshot();
         if (snapshot != null) {
             prefetch(snapshot);
@@ -232,14 +259,26 @@ final class Session {
     }
 
     /**
-     * Serves a fault from the memory (the working set first, when there is one); the page is recorded
-     * first when recording, since the guest may act on it at once.
+     * Serves a fault from the memory (the working set first, when there is one): the snapshot page holding
+     * {@code offset}, or on huge pages the whole huge page assembled from the snapshot's pages. What is
+     * installed is recorded first when recording, since the guest may act on it at once; so a replay
+     * installs the same huge pages.
      */
     void serve(long offset, long receivedNanos) throws IOException {
         long page = offset / sources.pageSize();
         try {
-            recorder.record(page);
-            installedByFaults += sources.lazy().serve(page, installer);
+            if (stager != null) {
+                int unit = (int) (offset / guestPageSize);
+                if (!faultedUnits.get(unit)) {
+                    long perUnit = guestPageSize / sources.pageSize();
+                    recorder.record(unit * perUnit, perUnit);
+                    installedByFaults += stager.install(unit, installer);
+                    faultedUnits.set(unit);
+                }
+            } else {
+                recorder.record(page, 1);
+                installedByFaults += sources.lazy().serve(page, installer);
+            }
             if (engine != null && !engine.isDone()) {
                 engine.prioritize(page);
             }
@@ -289,7 +328,7 @@ final class Session {
     }
 
     private void fault(long address, long receivedNanos) throws IOException {
-        long offset = layout.fileOffsetOf(address & -sources.pageSize());
+        long offset = layout.fileOffsetOf(address & -guestPageSize);
         if (offset < 0) {
             throw new Unservable("page fault at 0x" + Long.toHexString(address) + ", outside every region of the handshake", null);
         }
@@ -302,7 +341,7 @@ final class Session {
 
     private void installZeros(long offset, long receivedNanos) throws IOException {
         try {
-            installedByFaults += installer.zero(offset, sources.pageSize());
+            installedByFaults += installer.zero(offset, guestPageSize);
         } catch (LinuxException e) {
             if (e.errno() == Errno.ENOENT) {
                 return;

@@ -1,5 +1,6 @@
 package dev.sabre.handler;
 
+import dev.sabre.linux.HugePages;
 import dev.sabre.linux.LinuxException;
 import dev.sabre.linux.Memory;
 import dev.sabre.linux.UnixSocket;
@@ -22,7 +23,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * The VMM side of the handshake, doing exactly what Firecracker does when it loads a snapshot with a UFFD
  * memory backend: map anonymous private guest memory (one mapping per region), create a non-blocking
  * userfaultfd with {@code UFFD_FEATURE_EVENT_REMOVE}, register every region in MISSING mode, connect to the
- * handler and send one message with the JSON mappings and the descriptor. Then it touches pages the way a
+ * handler and send one message with the JSON mappings and the descriptor; with {@code huge_pages} the memory
+ * is on 2 MiB hugetlb pages ({@code MAP_HUGETLB}, from the host's pool: see {@link HugePages}) and the
+ * handshake says so in its page sizes. Then it touches pages the way a
  * guest does (sequentially, randomly, in a recorded order, from several threads; madvise(MADV_DONTNEED) as a
  * balloon does) and checks every byte it touches against the source memory file, zeros after a removal.
  *
@@ -31,7 +34,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * process, and as a separate process through {@link #main}.
  */
 public final class SimulatedVmm implements AutoCloseable {
+    /** The unit pages are touched and checked in: the memory file's 4 KiB pages, whatever the mapping's. */
     private final long pageSize;
+    /** The page size the memory is mapped with and the handshake announces. */
+    private final long guestPageSize;
     private final List<GuestRegion> regions;
     private final List<MemorySegment> mappings;
     private final Userfaultfd uffd;
@@ -41,9 +47,10 @@ public final class SimulatedVmm implements AutoCloseable {
     private final BitSet removed = new BitSet();
     private final MemorySegment zeroPage;
 
-    private SimulatedVmm(long pageSize, List<GuestRegion> regions, List<MemorySegment> mappings, Userfaultfd uffd,
+    private SimulatedVmm(long pageSize, long guestPageSize, List<GuestRegion> regions, List<MemorySegment> mappings, Userfaultfd uffd,
                          UnixSocket socket, MemorySegment expected, Arena expectedArena) {
         this.pageSize = pageSize;
+        this.guestPageSize = guestPageSize;
         this.regions = regions;
         this.mappings = mappings;
         this.uffd = uffd;
@@ -59,26 +66,52 @@ public final class SimulatedVmm implements AutoCloseable {
      * touched page is checked against.
      */
     public static SimulatedVmm start(Path socketPath, Path memoryFile, int regionCount) throws IOException {
+        return start(socketPath, memoryFile, regionCount, Memory.pageSize());
+    }
+
+    /**
+     * {@link #start(Path, Path, int)} with guest memory on pages of {@code guestPageSize}: the base page size,
+     * or {@link HugePages#SIZE} for 2 MiB hugetlb memory (the host's pool must hold enough free pages).
+     */
+    public static SimulatedVmm start(Path socketPath, Path memoryFile, int regionCount, long guestPageSize)
+            throws IOException {
+        boolean huge = guestPageSize == HugePages.SIZE;
+        if (!huge && guestPageSize != Memory.pageSize()) {
+            throw new IllegalArgumentException("guest page size " + guestPageSize + ": expected " + Memory.pageSize()
+                    + " or " + HugePages.SIZE);
+        }
         Arena arena = Arena.ofShared();
+        List<MemorySegment> mappings = new ArrayList<>();
         try (FileChannel file = FileChannel.open(memoryFile, StandardOpenOption.READ)) {
             MemorySegment expected = file.map(FileChannel.MapMode.READ_ONLY, 0, file.size(), arena);
-            long pageSize = Memory.pageSize();
-            long pages = file.size() / pageSize;
-            List<GuestRegion> regions = new ArrayList<>();
-            List<MemorySegment> mappings = new ArrayList<>();
-            Userfaultfd uffd = Userfaultfd.create(true, false);
-            uffd.api(Userfaultfd.UFFD_FEATURE_EVENT_REMOVE);
-            for (int i = 0; i < regionCount; i++) {
-                long first = pages * i / regionCount, end = pages * (i + 1) / regionCount;
-                MemorySegment mapping = Memory.mapAnonymous((end - first) * pageSize);
-                uffd.register(mapping.address(), mapping.byteSize(), Userfaultfd.UFFDIO_REGISTER_MODE_MISSING);
-                mappings.add(mapping);
-                regions.add(new GuestRegion(mapping.address(), mapping.byteSize(), first * pageSize));
+            if (file.size() % guestPageSize != 0) {
+                throw new IOException(memoryFile + ": " + file.size() + " bytes is not a multiple of the guest page size "
+                        + guestPageSize);
             }
-            UnixSocket socket = UnixSocket.connect(socketPath);
-            socket.send(Handshake.toJson(regions, (int) pageSize).getBytes(StandardCharsets.UTF_8), uffd.fd());
-            return new SimulatedVmm(pageSize, regions, mappings, uffd, socket, expected, arena);
+            long pages = file.size() / guestPageSize;
+            List<GuestRegion> regions = new ArrayList<>();
+            Userfaultfd uffd = Userfaultfd.create(true, false);
+            try {
+                uffd.api(Userfaultfd.UFFD_FEATURE_EVENT_REMOVE);
+                for (int i = 0; i < regionCount; i++) {
+                    long first = pages * i / regionCount, end = pages * (i + 1) / regionCount;
+                    long bytes = (end - first) * guestPageSize;
+                    MemorySegment mapping = huge ? HugePages.mapAnonymous(bytes) : Memory.mapAnonymous(bytes);
+                    mappings.add(mapping);
+                    uffd.register(mapping.address(), mapping.byteSize(), Userfaultfd.UFFDIO_REGISTER_MODE_MISSING);
+                    regions.add(new GuestRegion(mapping.address(), mapping.byteSize(), first * guestPageSize));
+                }
+                UnixSocket socket = UnixSocket.connect(socketPath);
+                socket.send(Handshake.toJson(regions, (int) guestPageSize).getBytes(StandardCharsets.UTF_8), uffd.fd());
+                return new SimulatedVmm(Memory.pageSize(), guestPageSize, regions, mappings, uffd, socket, expected, arena);
+            } catch (IOException | RuntimeException e) {
+                uffd.close();
+                throw e;
+            }
         } catch (IOException | RuntimeException e) {
+            for (MemorySegment m : mappings) {
+                Memory.munmap(m);
+            }
             arena.close();
             throw e;
         }
@@ -94,14 +127,18 @@ public final class SimulatedVmm implements AutoCloseable {
 
     /** The guest bytes of memory-file page {@code page}. */
     private MemorySegment guestPage(long page) {
-        long offset = page * pageSize;
+        return guestBytes(page * pageSize, pageSize);
+    }
+
+    /** The guest bytes at memory-file offset {@code offset}, {@code length} of them within one region. */
+    private MemorySegment guestBytes(long offset, long length) {
         for (int i = 0; i < regions.size(); i++) {
             GuestRegion r = regions.get(i);
             if (offset >= r.fileOffset() && offset < r.fileEnd()) {
-                return mappings.get(i).asSlice(offset - r.fileOffset(), pageSize);
+                return mappings.get(i).asSlice(offset - r.fileOffset(), length);
             }
         }
-        throw new IndexOutOfBoundsException("page " + page + " is outside the guest memory");
+        throw new IndexOutOfBoundsException("offset " + offset + " is outside the guest memory");
     }
 
     /**
@@ -155,13 +192,21 @@ public final class SimulatedVmm implements AutoCloseable {
         return new TouchResult(pages.length, mismatches.get(), first.get());
     }
 
-    /** Gives pages [firstPage, firstPage + count) back as a balloon does: madvise(MADV_DONTNEED), a REMOVE event. */
+    /**
+     * Gives pages [firstPage, firstPage + count) back as a balloon does: madvise(MADV_DONTNEED), a REMOVE event,
+     * one per guest page. On huge pages the range must be whole huge pages, as a balloon's is.
+     */
     public void remove(long firstPage, long count) throws LinuxException {
+        long offset = firstPage * pageSize, length = count * pageSize;
+        if (offset % guestPageSize != 0 || length % guestPageSize != 0) {
+            throw new IllegalArgumentException("pages " + firstPage + " + " + count + " are not whole guest pages of "
+                    + guestPageSize + " bytes");
+        }
         synchronized (removed) {
             removed.set((int) firstPage, (int) (firstPage + count));
         }
-        for (long p = firstPage; p < firstPage + count; p++) {
-            Memory.madvise(guestPage(p), Memory.MADV_DONTNEED);
+        for (long at = offset; at < offset + length; at += guestPageSize) {
+            Memory.madvise(guestBytes(at, guestPageSize), Memory.MADV_DONTNEED);
         }
     }
 

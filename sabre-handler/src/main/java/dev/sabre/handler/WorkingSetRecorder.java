@@ -31,15 +31,20 @@ final class WorkingSetRecorder {
         return count;
     }
 
-    synchronized void record(long page) {
-        if (!recording || seen.get((int) page)) {
+    /** Records pages {@code first .. first + count - 1} (one page, or the snapshot pages of one huge page). */
+    synchronized void record(long first, long count) {
+        if (!recording) {
             return;
         }
-        seen.set((int) page);
-        if (count == order.length) {
-            order = Arrays.copyOf(order, count * 2);
+        for (long page = first; page < first + count; page++) {
+            if (!seen.get((int) page)) {
+                seen.set((int) page);
+                if (this.count == order.length) {
+                    order = Arrays.copyOf(order, this.count * 2);
+                }
+                order[this.count++] = page;
+            }
         }
-        order[count++] = page;
     }
 
     /**

@@ -81,7 +81,7 @@ class RobustnessTest {
                         new String[] {"{\"regions\":[]}", "not a JSON array"},
                         new String[] {"[]", "expected 1.."},
                         new String[] {"[" + region(base, MEMORY / 2, 0, 4096) + "]", "cover"},
-                        new String[] {"[" + region(base, MEMORY, 0, 2 << 20) + "]", "page_size"},
+                        new String[] {"[" + region(base, MEMORY, 0, 8192) + "]", "page_size"},
                         new String[] {"[" + region(base + 1, MEMORY, 0, 4096) + "]", "base_host_virt_addr"},
                         new String[] {"[" + region(base, 0, 0, 4096) + "]", "size"},
                         new String[] {"[" + region(base, MEMORY, 4096, 4096) + "]", "outside"},

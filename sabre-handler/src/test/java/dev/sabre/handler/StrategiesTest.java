@@ -11,7 +11,6 @@ import dev.sabre.format.SnapshotReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
@@ -30,19 +29,11 @@ class StrategiesTest {
     Path dir;
 
     private static long[] randomPages(long pageCount, int n, long seed) {
-        return new Random(seed).longs(n, 0, pageCount).toArray();
+        return TouchPatterns.randomPages(pageCount, n, seed);
     }
 
     private static long[] allPagesShuffled(long pageCount, long seed) {
-        long[] pages = LongStream.range(0, pageCount).toArray();
-        Random random = new Random(seed);
-        for (int i = pages.length - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            long t = pages[i];
-            pages[i] = pages[j];
-            pages[j] = t;
-        }
-        return pages;
+        return TouchPatterns.allPagesShuffled(pageCount, seed);
     }
 
     /** Runs one VMM against {@code config}: touches {@code pages} from several threads, checks, disconnects. */

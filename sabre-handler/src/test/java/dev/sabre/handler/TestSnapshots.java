@@ -2,8 +2,10 @@ package dev.sabre.handler;
 
 import dev.sabre.codec.CodecId;
 import dev.sabre.format.Datasets;
+import dev.sabre.format.MemoryImage;
 import dev.sabre.format.PackOptions;
 import dev.sabre.format.PackPolicy;
+import dev.sabre.format.Packer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +22,22 @@ final class TestSnapshots {
 
     static long pageCount() throws IOException {
         return Files.size(memory()) / 4096;
+    }
+
+    /** The snapshot packed in 2 MiB pages (zstd, one page a frame), as `sabre pack --page-size 2M` writes it. */
+    static synchronized Path packedInHugePages() throws IOException {
+        Path dir = Path.of("target", "test-snapshots");
+        Files.createDirectories(dir);
+        Path out = dir.resolve(DATASET + "-zstd-1-2m-pages.sabre");
+        if (!Files.exists(out)) {
+            Path temp = dir.resolve(out.getFileName() + ".tmp");
+            PackOptions options = PackOptions.defaults().withCodec(CodecId.ZSTD, 1).withPolicy(PackPolicy.PAGE, 1);
+            try (MemoryImage image = MemoryImage.open(memory(), 2 << 20, null)) {
+                Packer.pack(image, temp, options, null);
+            }
+            Files.move(temp, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        return out;
     }
 
     static Path packed(CodecId codec, PackPolicy policy, int framePages) throws IOException {

@@ -22,6 +22,18 @@ public interface PageSource extends AutoCloseable {
     /** Installs page {@code page} (index into the memory file) through {@code installer}; returns bytes installed. */
     long serve(long page, Installer installer) throws IOException;
 
+    /**
+     * Installs pages {@code firstPage .. firstPage + count - 1}, as a huge page's assembly needs them; a source
+     * that reads a run faster than its pages one by one overrides this. Returns bytes installed.
+     */
+    default long serveRun(long firstPage, long count, Installer installer) throws IOException {
+        long installed = 0;
+        for (long page = firstPage; page < firstPage + count; page++) {
+            installed += serve(page, installer);
+        }
+        return installed;
+    }
+
     /** Bytes read from storage so far. */
     long bytesRead();
 

@@ -17,6 +17,7 @@ public final class RawMemoryPages implements PageSource {
     private final long size;
     private final int pageSize;
     private final ThreadLocal<MemorySegment> buffer;
+    private final ThreadLocal<MemorySegment[]> runBuffer = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
     private RawMemoryPages(Path path, StorageFile storage, long size, int pageSize) {
         this.path = path;
@@ -66,6 +67,22 @@ public final class RawMemoryPages implements PageSource {
             throw new IOException(path + ": page " + page + " is outside the " + size + "-byte memory file");
         }
         return installer.copy(offset, storage.read(offset, pageSize, buffer.get()));
+    }
+
+    /** One pread for the whole run (a huge page is 512 pages) instead of one per page. */
+    @Override
+    public long serveRun(long firstPage, long count, Installer installer) throws IOException {
+        long offset = firstPage * pageSize, length = count * pageSize;
+        if (firstPage < 0 || count < 0 || offset + length > size) {
+            throw new IOException(path + ": pages " + firstPage + " + " + count + " reach past the " + size
+                    + "-byte memory file");
+        }
+        MemorySegment[] held = runBuffer.get();
+        long need = StorageFile.bufferSizeFor(length);
+        if (held[0] == null || held[0].byteSize() < need) {
+            held[0] = Arena.ofAuto().allocate(need, 4096);
+        }
+        return installer.copy(offset, storage.read(offset, length, held[0]));
     }
 
     @Override

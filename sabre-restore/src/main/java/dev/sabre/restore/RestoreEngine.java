@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.LongAdder;
  * under a running guest leaves the guest its core). A page-fault handler runs it in the background and
  * calls {@link #prioritize} so the chunk holding a faulting page is taken next.
  */
-public final class RestoreEngine implements AutoCloseable {
+public final class RestoreEngine implements BackgroundRestore {
     private final SnapshotReader reader;
     private final Installer installer;
     private final RestoreOptions options;

@@ -1,13 +1,16 @@
 package dev.sabre.restore;
 
+import dev.sabre.linux.Memory;
 import dev.sabre.linux.UffdFill;
 import dev.sabre.linux.Userfaultfd;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * Installs pages into another process's (or this one's) userfaultfd-registered memory with UFFDIO_COPY and
- * UFFDIO_ZEROPAGE, one ioctl per contiguous run. Pages already present (EEXIST: a fault or another thread
+ * UFFDIO_ZEROPAGE, one ioctl per contiguous run, in units of {@code pageSize}, the VMM's page size: on
+ * 2 MiB huge pages every fill must be whole huge pages and zeros are copied (UFFDIO_ZEROPAGE is EINVAL there). Pages already present (EEXIST: a fault or another thread
  * was first) are skipped; a partial fill (EAGAIN: an event such as REMOVE is pending) is retried after
  * giving the event reader a chance; pages the guest removed are never filled with snapshot data.
  * ESRCH (the VMM exited) and other errors throw.
@@ -20,6 +23,8 @@ public final class UffdInstaller implements Installer {
     private volatile boolean aborted;
     private volatile Thread eventThread;
     private volatile EventDrain drain;
+    /** For huge pages, which UFFDIO_ZEROPAGE cannot fill: one huge page of zeros to copy from; else null. */
+    private final MemorySegment zeros;
 
     /** Reads pending userfaultfd events; called when a fill made no progress on the event-reading thread. */
     @FunctionalInterface
@@ -32,6 +37,7 @@ public final class UffdInstaller implements Installer {
         this.layout = layout;
         this.removed = removed;
         this.pageSize = pageSize;
+        this.zeros = pageSize > Memory.pageSize() ? Arena.ofAuto().allocate(pageSize, 4096) : null;
     }
 
     /**
@@ -62,11 +68,14 @@ public final class UffdInstaller implements Installer {
 
     @Override
     public long copy(long offset, MemorySegment data) throws IOException {
-        return forEachRegion(offset, data.byteSize(), (host, file, at, length) -> copyRun(host, file, data.asSlice(at, length)));
+        return forEachRegion(offset, data.byteSize(), (host, file, at, length) -> copyRun(host, file, data.asSlice(at, length), true));
     }
 
     @Override
     public long zero(long offset, long length) throws IOException {
+        if (zeros != null) {
+            return forEachRegion(offset, length, (host, file, at, n) -> copyZeros(host, file, n));
+        }
         return forEachRegion(offset, length, (host, file, at, n) -> zeroRun(host, n));
     }
 
@@ -106,17 +115,18 @@ public final class UffdInstaller implements Installer {
         return installed;
     }
 
-    private long copyRun(long host, long file, MemorySegment src) throws IOException {
+    /** Copies {@code src} to {@code host}; with {@code keepRemoved}, pages the guest removed are skipped. */
+    private long copyRun(long host, long file, MemorySegment src, boolean keepRemoved) throws IOException {
         long length = src.byteSize(), pos = 0, installed = 0;
         while (pos < length) {
             boolean stalled = false;
             removed.lockForFill();
             try {
-                if (removed.isRemoved(file + pos)) {
+                if (keepRemoved && removed.isRemoved(file + pos)) {
                     pos += pageSize; // the guest gave this page back: it must stay zero
                     continue;
                 }
-                long end = removed.nextRemoved(file + pos, file + length) - file;
+                long end = keepRemoved ? removed.nextRemoved(file + pos, file + length) - file : length;
                 UffdFill fill = uffd.copy(host + pos, src.asSlice(pos, end - pos), 0);
                 installed += fill.bytes();
                 if (fill.complete()) {
@@ -133,6 +143,15 @@ public final class UffdInstaller implements Installer {
             if (stalled) {
                 stalled();
             }
+        }
+        return installed;
+    }
+
+    /** Zeros for huge pages: copied one huge page at a time, since UFFDIO_ZEROPAGE is EINVAL on hugetlb. */
+    private long copyZeros(long host, long file, long length) throws IOException {
+        long installed = 0;
+        for (long pos = 0; pos < length; pos += pageSize) {
+            installed += copyRun(host + pos, file + pos, zeros, false); // zeros are right for removed pages too
         }
         return installed;
     }

@@ -133,18 +133,29 @@ final class Baselines {
      * simulated VMM that touches {@code pages} in order on one vCPU thread.
      */
     static Lazy lazyFaults(Path memory, Path expected, long[] pages, Path socketDir) throws Exception {
+        return served(memory, expected, Strategy.LAZY, Memory.pageSize(), pages, socketDir);
+    }
+
+    /**
+     * A real handler serving {@code memory} with {@code strategy} to a simulated VMM whose memory is on pages of
+     * {@code guestPageSize} (4 KiB, or 2 MiB hugetlb pages the caller reserved), touching {@code pages} in
+     * order on one vCPU thread.
+     */
+    static Lazy served(Path memory, Path expected, Strategy strategy, long guestPageSize, long[] pages, Path socketDir)
+            throws Exception {
         Path socket = socketDir.resolve("bench-" + System.nanoTime() + ".sock");
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         BlockingQueue<SessionReport> reports = new LinkedBlockingQueue<>();
-        try (PageFaultHandler handler = PageFaultHandler.start(HandlerConfig.of(socket, memory, Strategy.LAZY).withLog(quiet))) {
+        try (PageFaultHandler handler = PageFaultHandler.start(HandlerConfig.of(socket, memory, strategy).withLog(quiet))) {
             handler.onSessionEnd(reports::add);
             long us;
-            try (SimulatedVmm vmm = SimulatedVmm.start(socket, expected, 1)) {
+            try (SimulatedVmm vmm = SimulatedVmm.start(socket, expected, 1, guestPageSize)) {
                 long start = System.nanoTime();
                 SimulatedVmm.TouchResult result = vmm.touch(pages, 1);
                 us = (System.nanoTime() - start) / 1000;
                 if (!result.ok()) {
-                    throw new IOException("lazy baseline: page " + result.firstMismatch() + " differs from the source");
+                    throw new IOException(strategy + " on " + guestPageSize + "-byte pages: page " + result.firstMismatch()
+                            + " differs from the source");
                 }
             }
             SessionReport report = reports.poll(60, TimeUnit.SECONDS);

@@ -49,6 +49,11 @@ public final class RestoreBenchCommand implements Callable<Integer> {
     @Option(names = "--repeat", paramLabel = "N", description = "Repetitions per point, the median is reported (default 3, --full 5).")
     Integer repeat;
 
+    @Option(names = "--huge-pages", description = {"Instead of the sweep: lazy and sabre serving a guest on 2 MiB hugetlb pages "
+            + "against 4 KiB pages, touching the same random pages (--pages, default 2000): faults, installed bytes, "
+            + "touch time. Reserves the host's huge pages for the run (root)."})
+    boolean hugePages;
+
     @Option(names = "--work", paramLabel = "DIR", description = "Where snapshots under test are written (default: the cache directory).")
     Path work;
 
@@ -75,6 +80,9 @@ public final class RestoreBenchCommand implements Callable<Integer> {
                 pages != null ? pages : full ? 32768 : 16384, variants, threads, repeat != null ? repeat : full ? 5 : 3);
         Path workDir = Files.createTempDirectory(Files.createDirectories(work != null ? work : Datasets.cacheDir()), "bench-restore-");
         PrintStream err = System.err;
+        if (hugePages) {
+            return hugePages(file, workDir, err);
+        }
         List<RestoreBench.Row> rows;
         java.util.Map<Integer, Baselines.Lazy> lazy = new java.util.LinkedHashMap<>();
         try {
@@ -108,6 +116,25 @@ public final class RestoreBenchCommand implements Callable<Integer> {
             RestorePlots.write(png, name + ": restore time vs partition length (" + cache + ", "
                     + config.setPages() + "-page working set)", rows, cache);
             System.out.println("wrote " + png);
+        }
+        return 0;
+    }
+
+    private int hugePages(Path file, Path workDir, PrintStream err) throws Exception {
+        List<HugePageBench.Row> rows;
+        try {
+            rows = HugePageBench.run(file, workDir, pages != null ? Math.toIntExact(pages) : 2000, err);
+        } finally {
+            Files.deleteIfExists(workDir);
+        }
+        HugePageBench.print(rows, System.out);
+        if (csv != null) {
+            Files.createDirectories(csv.toAbsolutePath().getParent());
+            List<String> lines = new ArrayList<>();
+            lines.add(HugePageBench.Row.csvHeader());
+            rows.forEach(r -> lines.add(r.csv()));
+            Files.write(csv, lines);
+            System.out.println("wrote " + csv);
         }
         return 0;
     }

@@ -1,0 +1,209 @@
+package dev.sabre.restore;
+
+import dev.sabre.format.Extent;
+import dev.sabre.format.PageRun;
+import dev.sabre.format.SnapshotReader;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Installs whole huge pages in the background, for a VMM whose memory is on 2 MiB pages: the prefetch of a
+ * working set, Sabre's streamed restore and the eager restore. A few workers each take the next huge page
+ * in order (a faulting page's huge page jumps the queue), assemble it from the source's pages with their own
+ * {@link HugePageStager} and install it with one copy. A huge page a fault installed first is skipped by
+ * the installer (EEXIST). Metrics: "decompress" is the time spent assembling (reading and decoding the
+ * pages), "install" the copies.
+ */
+public final class HugePagePrefetch implements BackgroundRestore {
+    private final PageSource source;
+    private final Installer installer;
+    private final long unitBytes;
+    private final long[] units;
+    private final int[] indexOfUnit;
+    private final AtomicIntegerArray claimed;
+    private final AtomicInteger cursor = new AtomicInteger();
+    private final ConcurrentLinkedDeque<Integer> urgent = new ConcurrentLinkedDeque<>();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final LongAdder assembleNanos = new LongAdder();
+    private final LongAdder installNanos = new LongAdder();
+    private final LongAdder installed = new LongAdder();
+    private final CompletableFuture<RestoreMetrics> completion = new CompletableFuture<>();
+    private final AtomicInteger active;
+    private final int workers;
+    private final long readAtStart;
+    private final long startNanos = System.nanoTime();
+    private volatile boolean cancelled;
+
+    private HugePagePrefetch(long[] units, PageSource source, Installer installer, long unitBytes, int threads) {
+        this.units = units;
+        this.source = source;
+        this.installer = installer;
+        this.unitBytes = unitBytes;
+        this.indexOfUnit = new int[Math.toIntExact(source.memorySize() / unitBytes)];
+        Arrays.fill(indexOfUnit, -1);
+        for (int i = 0; i < units.length; i++) {
+            indexOfUnit[(int) units[i]] = i;
+        }
+        this.claimed = new AtomicIntegerArray(units.length);
+        this.workers = Math.max(1, Math.min(threads, units.length));
+        this.active = new AtomicInteger(workers);
+        this.readAtStart = source.bytesRead();
+    }
+
+    /**
+     * Starts installing {@code units} (huge-page indexes, in order) assembled from {@code source} with
+     * {@code options}' compute threads.
+     */
+    public static HugePagePrefetch start(long[] units, PageSource source, Installer installer, long unitBytes,
+                                         RestoreOptions options) {
+        HugePagePrefetch prefetch = new HugePagePrefetch(units, source, installer, unitBytes, options.cpuWorkers());
+        for (int i = 0; i < prefetch.workers; i++) {
+            try {
+                Thread.ofPlatform().daemon().name("sabre-huge-prefetch-" + i).start(prefetch::work);
+            } catch (Throwable t) {
+                prefetch.failure.compareAndSet(null, t);
+                for (int missing = prefetch.workers - i; missing > 0; missing--) {
+                    prefetch.workerDone();
+                }
+                break;
+            }
+        }
+        return prefetch;
+    }
+
+    /**
+     * The huge pages holding {@code reader}'s pages: those of its prefetch order first, in that order, then
+     * every other huge page holding a page the snapshot has, in address order.
+     */
+    public static long[] unitsOf(SnapshotReader reader, long unitBytes) {
+        long pagesPerUnit = unitBytes / reader.header().pageSize();
+        BitSet seen = new BitSet();
+        long[] order = new long[16];
+        int count = 0;
+        for (PageRun run : reader.prefetchOrder()) {
+            for (long u = run.firstPage() / pagesPerUnit; u <= (run.endPage() - 1) / pagesPerUnit; u++) {
+                if (!seen.get((int) u)) {
+                    seen.set((int) u);
+                    order = count == order.length ? Arrays.copyOf(order, count * 2) : order;
+                    order[count++] = u;
+                }
+            }
+        }
+        BitSet rest = new BitSet();
+        for (Extent e : reader.extents()) {
+            rest.set((int) (e.firstPage() / pagesPerUnit), (int) ((e.endPage() - 1) / pagesPerUnit) + 1);
+        }
+        rest.andNot(seen);
+        long[] all = Arrays.copyOf(order, count + rest.cardinality());
+        for (int u = rest.nextSetBit(0); u >= 0; u = rest.nextSetBit(u + 1)) {
+            all[count++] = u;
+        }
+        return all;
+    }
+
+    /** Every huge page of a memory of {@code memorySize} bytes, in address order (an eager restore). */
+    public static long[] allUnits(long memorySize, long unitBytes) {
+        long[] units = new long[Math.toIntExact(memorySize / unitBytes)];
+        Arrays.setAll(units, i -> i);
+        return units;
+    }
+
+    @Override
+    public CompletableFuture<RestoreMetrics> completion() {
+        return completion;
+    }
+
+    @Override
+    public boolean isDone() {
+        return completion.isDone();
+    }
+
+    @Override
+    public void prioritize(long page) {
+        long unit = page * source.pageSize() / unitBytes;
+        if (unit < 0 || unit >= indexOfUnit.length) {
+            return;
+        }
+        int index = indexOfUnit[(int) unit];
+        if (index >= 0 && claimed.get(index) == 0) {
+            urgent.addFirst(index);
+        }
+    }
+
+    @Override
+    public long bytesInstalled() {
+        return installed.sum();
+    }
+
+    @Override
+    public void close() {
+        cancelled = true;
+        try {
+            completion.handle((m, e) -> null).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException ignored) {
+            // handled above
+        }
+    }
+
+    private int nextUnit() {
+        Integer first;
+        while ((first = urgent.pollFirst()) != null) {
+            if (claimed.compareAndSet(first, 0, 1)) {
+                return first;
+            }
+        }
+        int next;
+        while ((next = cursor.getAndIncrement()) < units.length) {
+            if (claimed.compareAndSet(next, 0, 1)) {
+                return next;
+            }
+        }
+        return -1;
+    }
+
+    private void work() {
+        try {
+            HugePageStager stager = new HugePageStager(source, unitBytes);
+            int index;
+            while (!cancelled && failure.get() == null && (index = nextUnit()) >= 0) {
+                long t0 = System.nanoTime();
+                MemorySegment data = stager.assemble(units[index]);
+                long t1 = System.nanoTime();
+                installed.add(installer.copy(units[index] * unitBytes, data));
+                assembleNanos.add(t1 - t0);
+                installNanos.add(System.nanoTime() - t1);
+            }
+        } catch (Throwable t) {
+            failure.compareAndSet(null, t);
+        } finally {
+            workerDone();
+        }
+    }
+
+    private void workerDone() {
+        if (active.decrementAndGet() != 0) {
+            return;
+        }
+        Throwable t = failure.get();
+        if (t != null) {
+            completion.completeExceptionally(t);
+        } else if (cancelled && cursor.get() < units.length) {
+            completion.completeExceptionally(new IOException("huge-page prefetch cancelled"));
+        } else {
+            completion.complete(new RestoreMetrics(0, 0, 0, assembleNanos.sum() / 1000, installNanos.sum() / 1000,
+                    (System.nanoTime() - startNanos) / 1000, source.bytesRead() - readAtStart, installed.sum(),
+                    0, workers, false));
+        }
+    }
+}
