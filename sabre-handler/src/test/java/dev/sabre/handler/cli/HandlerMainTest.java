@@ -9,14 +9,13 @@ import dev.sabre.format.PackOptions;
 import dev.sabre.format.Packer;
 import dev.sabre.handler.SimulatedVmm;
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -39,20 +38,24 @@ class HandlerMainTest {
     record Run(int exit, String out, String err) {
     }
 
-    /** Runs the handler command line in this JVM, capturing what it prints. */
-    private static synchronized Run handler(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
+    /** The command that runs {@link HandlerMain} as its own process, as the orchestrator launches it. */
+    private static List<String> command(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), HandlerMain.class.getName()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** Runs the handler command line as its own process to its end, capturing what it prints. */
+    private Run handler(String... args) throws Exception {
+        Path out = Files.createTempFile(dir, "out", ".txt");
+        Path err = Files.createTempFile(dir, "err", ".txt");
+        Process process = new ProcessBuilder(command(args)).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = HandlerMain.run(args);
-            return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the handler command did not end");
+            return new Run(process.exitValue(), Files.readString(out), Files.readString(err));
         } finally {
-            System.setOut(out);
-            System.setErr(err);
+            process.destroyForcibly();
         }
     }
 
@@ -69,10 +72,8 @@ class HandlerMainTest {
     void servesAVmmAsItsOwnProcessAndStopsOnSigterm() throws Exception {
         Path socket = dir.resolve("uffd.sock");
         Path control = dir.resolve("control.sock");
-        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), HandlerMain.class.getName(),
-                "--socket", socket.toString(), "--snapshot", memory().toString(), "--strategy", "lazy",
-                "--control", control.toString(), "--json")
+        Process process = new ProcessBuilder(command("--socket", socket.toString(), "--snapshot", memory().toString(),
+                "--strategy", "lazy", "--control", control.toString(), "--json"))
                 .redirectError(dir.resolve("handler.log").toFile()).start();
         try (BufferedReader reports = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             while (!(Files.exists(socket) && Files.exists(control))) {

@@ -78,6 +78,7 @@ public final class QemuDriver implements VmmDriver {
         try {
             long deadline = start + spec.readyTimeout().toNanos();
             connectQmp(vm, deadline);
+            vm.forwardedPort(forwardedPort(vm));
             waitForServer(vm, deadline);
             progress.step(String.format("%s ready after %.1f s (%s)", spec.function(),
                     (System.nanoTime() - start) / 1e9, accelerator(spec).qemuName()));
@@ -177,6 +178,8 @@ public final class QemuDriver implements VmmDriver {
             waitForStatus(vm, "paused", deadline);
             vm.qmp.execute("cont", null, QMP_TIMEOUT);
             long restoreMicros = (System.nanoTime() - start) / 1000;
+            // After the measured interval, which stays what it was when the driver chose the port itself.
+            vm.forwardedPort(forwardedPort(vm));
             return new Restored(vm, restoreMicros);
         } catch (RuntimeException e) {
             throw DriverSupport.failed(vm, "restoring " + spec.function() + " from " + snapshot.stateFile().getParent()
@@ -205,7 +208,7 @@ public final class QemuDriver implements VmmDriver {
                 "-drive", "if=none,id=root,file=" + opt(spec.image().rootfs()) + ",format=raw,readonly=on",
                 "-device", "virtio-blk-device,drive=root",
                 // Port 0: QEMU binds a free port itself (no window in which another process can take it);
-                // connectQmp reads which one.
+                // forwardedPort reads which one over QMP.
                 "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:" + GUEST_PORT,
                 "-device", "virtio-net-device,netdev=net0",
                 "-qmp", "unix:" + opt(work.resolve("qmp.sock")) + ",server=on,wait=off"));
@@ -265,7 +268,6 @@ public final class QemuDriver implements VmmDriver {
             if (Files.exists(vm.qmpSocket())) {
                 try {
                     vm.qmp = QmpClient.connect(vm.qmpSocket(), QMP_TIMEOUT);
-                    vm.forwardedPort(forwardedPort(vm));
                     return;
                 } catch (IOException e) {
                     last = e;
