@@ -175,6 +175,36 @@ public final class Manifest {
         return frames.stream().mapToLong(f -> f.stored().storedLength()).sum();
     }
 
+    /** Pages {@code firstPage ..} are slots {@code slot ..} of frame {@code frame} (slots within that frame). */
+    public record FrameRun(long firstPage, int pageCount, int frame, int slot) {
+    }
+
+    /**
+     * The stored pages grouped by the frame that holds them: what a reader that decodes each frame once
+     * writes where. Frames no page uses are left out.
+     */
+    public java.util.SortedMap<Integer, List<FrameRun>> pagesByFrame() {
+        java.util.SortedMap<Integer, List<FrameRun>> byFrame = new java.util.TreeMap<>();
+        for (MapExtent e : extents) {
+            if (e.zero()) {
+                continue;
+            }
+            long page = e.firstPage();
+            long slot = e.slot();
+            long left = e.pageCount();
+            while (left > 0) {
+                int frame = frameOfSlot(slot);
+                int inFrame = (int) (slot - frameFirstSlot[frame]);
+                int n = (int) Math.min(left, frames.get(frame).stored().pageCount() - inFrame);
+                byFrame.computeIfAbsent(frame, f -> new ArrayList<>()).add(new FrameRun(page, n, frame, inFrame));
+                page += n;
+                slot += n;
+                left -= n;
+            }
+        }
+        return byFrame;
+    }
+
     byte[] encode() {
         Wire.Writer w = new Wire.Writer().u64(MAGIC).u32(VERSION).u32(pageSize).u64(memorySize).u32(codec.wireId()).u32(level)
                 .u64(createdMillis).u32(packs.size()).u32(frames.size()).u32(extents.size()).u32(workingSet.size())

@@ -34,9 +34,12 @@ public final class StoreLocks {
         private volatile long renewedNanos = System.nanoTime();
         private volatile IOException renewFailure;
 
-        private Lock(ObjectStore objects, String key) {
+        private final Instant time;
+
+        private Lock(ObjectStore objects, String key, Instant time) {
             this.objects = objects;
             this.key = key;
+            this.time = time;
             this.heartbeat = Thread.ofVirtual().name("store-lock-heartbeat").start(this::beat);
         }
 
@@ -54,6 +57,11 @@ public final class StoreLocks {
             } catch (InterruptedException stop) {
                 // closed
             }
+        }
+
+        /** When the marker was first written, by the store's clock. */
+        public Instant time() {
+            return time;
         }
 
         /** Throws unless the marker was renewed recently enough that no gc can have taken it for dead. */
@@ -92,9 +100,10 @@ public final class StoreLocks {
             String key = StoreLayout.LOCKS + kind + UUID.randomUUID();
             objects.put(key, marker());
             ObjectStore.Info mine = objects.head(key);
-            String blocker = blocker(objects, kind, key, mine == null ? Instant.now() : mine.lastModified());
+            Instant now = mine == null ? Instant.now() : mine.lastModified();
+            String blocker = blocker(objects, kind, key, now);
             if (blocker == null) {
-                return new Lock(objects, key);
+                return new Lock(objects, key, now);
             }
             objects.delete(key);
             if (System.nanoTime() > deadline) {
