@@ -5,9 +5,12 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
@@ -66,6 +69,11 @@ public final class S3ObjectStore implements ObjectStore {
         try {
             S3ClientBuilder builder = S3Client.builder()
                     .forcePathStyle(true)
+                    .credentialsProvider(DefaultCredentialsProvider.builder().build())
+                    // Every object is checked against its SHA-256 name anyway; the SDK's default trailing
+                    // CRC checksums (aws-chunked uploads) are refused by many S3-compatible servers.
+                    .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                    .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                     .httpClientBuilder(Apache5HttpClient.builder().maxConnections(MAX_CONNECTIONS))
                     .overrideConfiguration(c -> c
                             .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(MAX_ATTEMPTS).build())
