@@ -145,8 +145,8 @@ public final class HostCache {
             byte[] bytes = fetchOnce(hex, sha256, loader);
             mine.complete(bytes);
             return bytes;
-        } catch (IOException | RuntimeException e) {
-            mine.completeExceptionally(e);
+        } catch (Throwable e) {
+            mine.completeExceptionally(e); // waiters see the same failure
             throw e;
         } finally {
             inFlight.remove(hex, mine);
