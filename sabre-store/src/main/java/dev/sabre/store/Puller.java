@@ -39,7 +39,7 @@ public final class Puller {
         Path temp = Files.createTempFile(parent, "." + out.getFileName(), ".tmp");
         AtomicLong written = new AtomicLong();
         AtomicLong fetched = new AtomicLong();
-        long total = m.presentPages() * (long) m.pageSize();
+        long total = byFrame.values().stream().flatMap(List::stream).mapToLong(Manifest.FrameRun::pageCount).sum() * m.pageSize();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), Thread.ofPlatform().daemon().name("pull-", 0).factory());
         try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(temp.toFile(), "rw")) {
             file.setLength(m.memorySize()); // ftruncate: the whole memory size, every page a hole until written

@@ -110,9 +110,10 @@ public final class StoreMaintenance {
             }
             int deleted = 0, young = 0;
             long bytes = 0;
-            int done = 0;
+            long done = 0;
+            long total = candidates.stream().mapToLong(ObjectStore.Info::size).sum();
             for (ObjectStore.Info info : candidates) {
-                progress.update("gc objects", ++done, candidates.size());
+                progress.update("gc", done += info.size(), total);
                 if (live.contains(info.key())) {
                     continue;
                 }
@@ -152,8 +153,14 @@ public final class StoreMaintenance {
         List<String> names = name != null ? List.of(name) : store.names();
         if (name == null) {
             ObjectStore objects = store.objects();
+            Map<String, List<ObjectStore.Info>> listed = new java.util.LinkedHashMap<>();
+            long total = 0;
             for (String kind : List.of(StoreLayout.MANIFESTS, StoreLayout.INDEXES, StoreLayout.PACKS)) {
-                for (ObjectStore.Info info : objects.list(kind)) {
+                listed.put(kind, objects.list(kind));
+                total += listed.get(kind).stream().mapToLong(ObjectStore.Info::size).sum();
+            }
+            for (String kind : listed.keySet()) {
+                for (ObjectStore.Info info : listed.get(kind)) {
                     String hash = StoreLayout.hashOf(info.key(), kind);
                     if (hash == null) {
                         problems.add(objects.describe(info.key()) + ": not a store object name");
@@ -177,7 +184,7 @@ public final class StoreMaintenance {
                     } catch (StoreException e) {
                         problems.add(e.getMessage());
                     }
-                    progress.update("verify objects", objectCount, objectCount);
+                    progress.update("verify", bytes, total);
                 }
             }
         }
@@ -186,11 +193,13 @@ public final class StoreMaintenance {
             try {
                 Manifest m = store.manifest(n);
                 MemorySegment raw = Arena.ofAuto().allocate(Puller.maxFrameBytes(m), 4096);
+                long frameBytes = m.frameBytes();
+                long checked = 0;
                 for (int f = 0; f < m.frames().size(); f++) {
                     byte[] stored = store.fetchFrame(m, f);
                     store.decodeFrame(m, f, MemorySegment.ofArray(stored), raw.asSlice(0, (long) m.frames().get(f).stored().pageCount() * m.pageSize()));
                     bytes += stored.length;
-                    progress.update("verify " + n, f + 1, m.frames().size());
+                    progress.update("verify " + n, checked += stored.length, frameBytes);
                 }
                 snapshots++;
             } catch (StoreException e) {
