@@ -43,7 +43,18 @@ public final class HostCache {
     private final long maxBytes;
     private final AtomicLong approximateBytes;
     private final ConcurrentHashMap<String, CompletableFuture<byte[]>> inFlight = new ConcurrentHashMap<>();
-    private final ReentrantLock[] stripes = new ReentrantLock[LOCK_STRIPES];
+    /**
+     * One lock per lock file, for the whole JVM: a process may hold a file lock only once, so threads (and
+     * caches opened twice in one process) take this first.
+     */
+    private static final ReentrantLock[] STRIPES = new ReentrantLock[LOCK_STRIPES];
+
+    static {
+        for (int i = 0; i < LOCK_STRIPES; i++) {
+            STRIPES[i] = new ReentrantLock();
+        }
+    }
+
     private final ReentrantLock evicting = new ReentrantLock();
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong fetches = new AtomicLong();
@@ -59,9 +70,6 @@ public final class HostCache {
         this.dir = dir;
         this.maxBytes = maxBytes;
         this.approximateBytes = new AtomicLong(bytes);
-        for (int i = 0; i < LOCK_STRIPES; i++) {
-            stripes[i] = new ReentrantLock();
-        }
     }
 
     /** The default cache directory: {@code $SABRE_CACHE/store} (else ~/.cache/sabre/store). */
@@ -168,7 +176,7 @@ public final class HostCache {
 
     private byte[] fetchOnce(String hex, byte[] sha256, Loader loader) throws IOException {
         int stripe = Integer.parseInt(hex.substring(0, 3), 16);
-        ReentrantLock local = stripes[stripe];
+        ReentrantLock local = STRIPES[stripe];
         local.lock();
         try (FileChannel lockFile = FileChannel.open(dir.resolve("locks").resolve(hex.substring(0, 3)),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);

@@ -158,10 +158,12 @@ public final class Pusher {
         long total = input.present().stream().mapToLong(PageRun::pageCount).sum() * pageSize;
         long done = 0;
         MemorySegment zeros = Arena.ofAuto().allocate(pageSize);
+        long[] presentStarts = input.present().stream().mapToLong(PageRun::firstPage).toArray();
         for (PageRun run : ws) {
             for (long p = run.firstPage(); p < run.endPage(); p++) {
-                if (p >= location.length) {
-                    throw new IllegalArgumentException("working-set page " + p + " lies outside the " + location.length + "-page memory");
+                if (!isPresent(presentStarts, p)) {
+                    throw new IllegalArgumentException("working-set page " + p + " is not in the snapshot's memory ("
+                            + location.length + " pages" + (presentStarts.length > 1 ? ", some absent" : "") + ")");
                 }
                 MemorySegment page = input.page(p);
                 if (page == null || page.mismatch(zeros) < 0) {
@@ -215,23 +217,13 @@ public final class Pusher {
                 }
             }
         }
-        for (PageRun run : ws) {
-            for (long p = run.firstPage(); p < run.endPage(); p++) {
-                if (!isPresent(p)) {
-                    throw new IllegalArgumentException("working-set page " + p + " is not in " + "the snapshot's memory");
-                }
-            }
-        }
         progress.update("hash", total, total);
     }
 
-    private boolean isPresent(long page) {
-        for (PageRun run : input.present()) {
-            if (page >= run.firstPage() && page < run.endPage()) {
-                return true;
-            }
-        }
-        return false;
+    private boolean isPresent(long[] presentStarts, long page) {
+        int i = Arrays.binarySearch(presentStarts, page);
+        i = i >= 0 ? i : -i - 2;
+        return i >= 0 && page < input.present().get(i).endPage();
     }
 
     private static long tag(int group, long index) {

@@ -31,20 +31,26 @@ public final class StorePages implements PageSource {
     private final Manifest manifest;
     private final String name;
     private final HostCache cache;
+    private final boolean ownsStore;
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
     private final ThreadLocal<FrameCache> frames = ThreadLocal.withInitial(FrameCache::new);
 
-    private StorePages(SnapshotStore store, String name, Manifest manifest, HostCache cache) {
+    private StorePages(SnapshotStore store, String name, Manifest manifest, HostCache cache, boolean ownsStore) {
         this.store = store;
         this.name = name;
         this.manifest = manifest;
         this.cache = cache;
+        this.ownsStore = ownsStore;
     }
 
     /** Opens snapshot {@code name} of {@code store} (its manifest fetched and checked); the caller keeps owning store and cache. */
     public static StorePages open(SnapshotStore store, String name, HostCache cache) throws IOException {
-        return new StorePages(store, name, store.manifest(name), cache);
+        return open(store, name, cache, false);
+    }
+
+    static StorePages open(SnapshotStore store, String name, HostCache cache, boolean ownsStore) throws IOException {
+        return new StorePages(store, name, store.manifest(name), cache, ownsStore);
     }
 
     public Manifest manifest() {
@@ -196,6 +202,9 @@ public final class StorePages implements PageSource {
 
     @Override
     public void close() {
+        if (ownsStore) {
+            store.close();
+        }
     }
 
     /** The last few frames this thread decoded, least recently used evicted first. */
