@@ -50,6 +50,25 @@ class S3StoreTest extends StoreTestCase {
     }
 
     @Test
+    void theStandardEnvironmentVariablesAloneConfigureTheStore() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("slice.mem"), 64);
+        try (SnapshotStore store = newStore("env"); PageInput in = PageInput.open(memory, false)) {
+            Pusher.push(store, in, List.of(), "from-env", Pusher.Options.defaults(), Progress.NONE);
+        }
+        ProcessBuilder child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), EnvConfiguredStore.class.getName(), "s3://" + BUCKET + "/env");
+        child.environment().keySet().removeIf(k -> k.startsWith("AWS_"));
+        child.environment().put("AWS_ENDPOINT_URL", server.endpoint().toString());
+        child.environment().put("AWS_ACCESS_KEY_ID", S3ProxyServer.IDENTITY);
+        child.environment().put("AWS_SECRET_ACCESS_KEY", S3ProxyServer.CREDENTIAL);
+        child.environment().put("AWS_REGION", "eu-west-1");
+        child.redirectErrorStream(true);
+        Process process = child.start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertTrue(process.waitFor() == 0 && output.lines().anyMatch("from-env"::equals), output);
+    }
+
+    @Test
     void wrongCredentialsAreOneLineWithoutSecrets() throws Exception {
         String secret = "wrong-secret-do-not-print-4711";
         S3ProxyServer.useCredentials("wrong-identity-do-not-print", secret);
