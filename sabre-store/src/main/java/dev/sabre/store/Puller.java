@@ -39,6 +39,7 @@ public final class Puller {
         Path temp = Files.createTempFile(parent, "." + out.getFileName(), ".tmp");
         AtomicLong written = new AtomicLong();
         AtomicLong fetched = new AtomicLong();
+        long requests;
         long total = byFrame.values().stream().flatMap(List::stream).mapToLong(Manifest.FrameRun::pageCount).sum() * m.pageSize();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), Thread.ofPlatform().daemon().name("pull-", 0).factory());
         try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(temp.toFile(), "rw")) {
@@ -46,21 +47,26 @@ public final class Puller {
             FileChannel channel = file.getChannel();
             ThreadLocal<MemorySegment> raw = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(maxFrameBytes(m), 4096));
             List<Future<?>> work = new ArrayList<>();
-            for (Map.Entry<Integer, List<Manifest.FrameRun>> entry : byFrame.entrySet()) {
+            List<int[]> ranges = SnapshotStore.ranges(m, byFrame.keySet());
+            requests = ranges.size();
+            for (int[] range : ranges) {
                 work.add(pool.submit(() -> {
-                    int frame = entry.getKey();
-                    byte[] stored = store.fetchFrame(m, frame);
-                    fetched.addAndGet(stored.length);
-                    MemorySegment decoded = raw.get().asSlice(0, (long) m.frames().get(frame).stored().pageCount() * m.pageSize());
-                    store.decodeFrame(m, frame, MemorySegment.ofArray(stored), decoded);
-                    for (Manifest.FrameRun run : entry.getValue()) {
-                        long bytes = (long) run.pageCount() * m.pageSize();
-                        var buffer = decoded.asSlice((long) run.slot() * m.pageSize(), bytes).asByteBuffer();
-                        long position = run.firstPage() * m.pageSize();
-                        while (buffer.hasRemaining()) {
-                            position += channel.write(buffer, position);
+                    byte[] data = store.fetchFrames(m, range[0], range[1]);
+                    fetched.addAndGet(data.length);
+                    long base = m.frames().get(range[0]).stored().offset();
+                    for (int frame = range[0]; frame < range[1]; frame++) {
+                        StoredFrame f = m.frames().get(frame).stored();
+                        MemorySegment decoded = raw.get().asSlice(0, (long) f.pageCount() * m.pageSize());
+                        store.decodeFrame(m, frame, MemorySegment.ofArray(data).asSlice(f.offset() - base, f.storedLength()), decoded);
+                        for (Manifest.FrameRun run : byFrame.getOrDefault(frame, List.of())) {
+                            long bytes = (long) run.pageCount() * m.pageSize();
+                            var buffer = decoded.asSlice((long) run.slot() * m.pageSize(), bytes).asByteBuffer();
+                            long position = run.firstPage() * m.pageSize();
+                            while (buffer.hasRemaining()) {
+                                position += channel.write(buffer, position);
+                            }
+                            progress.update("pull", written.addAndGet(bytes), total);
                         }
-                        progress.update("pull", written.addAndGet(bytes), total);
                     }
                     return null;
                 }));
@@ -78,7 +84,7 @@ public final class Puller {
         }
         Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         progress.update("pull", total, total);
-        return new Result(m.memorySize(), written.get(), fetched.get(), byFrame.size(), System.nanoTime() - start);
+        return new Result(m.memorySize(), written.get(), fetched.get(), requests, System.nanoTime() - start);
     }
 
     static long maxFrameBytes(Manifest m) {

@@ -153,6 +153,54 @@ public final class SnapshotStore implements AutoCloseable {
         return stored;
     }
 
+    /** Bytes per ranged request when consecutive frames are fetched together (E2B fetches 4 MiB units). */
+    public static final int RANGE_BYTES = 4 << 20;
+
+    /**
+     * Cuts {@code frames} (ascending manifest frame numbers) into runs that one ranged request can fetch:
+     * consecutive frames of one pack lying back to back, at most {@link #RANGE_BYTES} together (a larger
+     * frame alone). Each run is {first, end}: frames first .. end - 1.
+     */
+    public static List<int[]> ranges(Manifest m, java.util.Collection<Integer> frames) {
+        List<int[]> ranges = new ArrayList<>();
+        int first = -1, last = -1;
+        long bytes = 0;
+        for (int f : frames) {
+            Manifest.Frame frame = m.frames().get(f);
+            boolean joins = first >= 0 && f == last + 1 && frame.pack() == m.frames().get(last).pack()
+                    && frame.stored().offset() == m.frames().get(last).stored().end()
+                    && bytes + frame.stored().storedLength() <= RANGE_BYTES;
+            if (!joins) {
+                if (first >= 0) {
+                    ranges.add(new int[] {first, last + 1});
+                }
+                first = f;
+                bytes = 0;
+            }
+            last = f;
+            bytes += frame.stored().storedLength();
+        }
+        if (first >= 0) {
+            ranges.add(new int[] {first, last + 1});
+        }
+        return ranges;
+    }
+
+    /**
+     * Frames {@code first .. end - 1} (one range from {@link #ranges}) with one ranged request, each frame
+     * checked against its hash before the bytes are returned; frame f starts at
+     * {@code offset(f) - offset(first)}.
+     */
+    public byte[] fetchFrames(Manifest m, int first, int end) throws IOException {
+        StoredFrame a = m.frames().get(first).stored();
+        StoredFrame z = m.frames().get(end - 1).stored();
+        byte[] data = objects.getRange(packKey(m, first), a.offset(), Math.toIntExact(z.end() - a.offset()));
+        for (int f = first; f < end; f++) {
+            checkFrame(m, f, data, (int) (m.frames().get(f).stored().offset() - a.offset()));
+        }
+        return data;
+    }
+
     /** Checks frame {@code frame}'s stored bytes at {@code offset} of {@code data} against the hash in the manifest. */
     void checkFrame(Manifest m, int frame, byte[] data, int offset) throws CorruptObjectException {
         StoredFrame f = m.frames().get(frame).stored();

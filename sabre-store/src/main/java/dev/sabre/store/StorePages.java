@@ -19,12 +19,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * A stored snapshot served page by page for page faults, through the host cache: a zero page goes in
  * as zeros, a stored page by fetching (once per host) and decoding the frame that holds it, its hash
  * checked first. Pages absent from the snapshot read as zeros. {@link #prefetchWorkingSet} installs the
- * working set first with parallel ranged requests of up to {@link #PREFETCH_REQUEST_BYTES}, decoding and
+ * working set first with parallel ranged requests of up to {@link SnapshotStore#RANGE_BYTES}, decoding and
  * installing each range as it arrives. Thread-safe.
  */
 public final class StorePages implements PageSource {
-    /** Bytes per ranged request of the working-set prefetch (E2B fetches 4 MiB units). */
-    public static final int PREFETCH_REQUEST_BYTES = 4 << 20;
     private static final int CACHED_FRAMES = 8;
 
     private final SnapshotStore store;
@@ -109,7 +107,7 @@ public final class StorePages implements PageSource {
 
     /**
      * Installs the working set (and any other page its frames hold) through {@code installer}: its frames,
-     * back to back in one pack, are fetched in ranges of up to {@link #PREFETCH_REQUEST_BYTES} by
+     * back to back in one pack, are fetched in ranges of up to {@link SnapshotStore#RANGE_BYTES} by
      * {@code parallel} requests at once, each range checked frame by frame, cached, decoded and installed
      * as soon as it arrives. Zero pages of the working set are installed as zeros.
      */
@@ -117,19 +115,8 @@ public final class StorePages implements PageSource {
         long start = System.nanoTime();
         long requestsBefore = requests.get();
         long fetchedBefore = fetchedBytes.get();
-        int first = manifest.wsFirstFrame();
-        int end = first + manifest.wsFrameCount();
-        List<int[]> ranges = new ArrayList<>();
-        for (int f = first; f < end; ) {
-            int to = f + 1;
-            long bytes = manifest.frames().get(f).stored().storedLength();
-            while (to < end && bytes + manifest.frames().get(to).stored().storedLength() <= PREFETCH_REQUEST_BYTES) {
-                bytes += manifest.frames().get(to).stored().storedLength();
-                to++;
-            }
-            ranges.add(new int[] {f, to});
-            f = to;
-        }
+        List<int[]> ranges = SnapshotStore.ranges(manifest, java.util.stream.IntStream.range(manifest.wsFirstFrame(),
+                manifest.wsFirstFrame() + manifest.wsFrameCount()).boxed().toList());
         Map<Integer, List<Manifest.FrameRun>> byFrame = manifest.pagesByFrame();
         AtomicLong installed = new AtomicLong();
         AtomicLong pages = new AtomicLong();
@@ -183,20 +170,15 @@ public final class StorePages implements PageSource {
             return;
         }
         cache.get(manifest.frames().get(first).stored().sha256(), () -> {
-            StoredFrame a = manifest.frames().get(first).stored();
-            StoredFrame z = manifest.frames().get(end - 1).stored();
-            byte[] data = store.objects().getRange(store.packKey(manifest, first), a.offset(), Math.toIntExact(z.end() - a.offset()));
+            byte[] data = store.fetchFrames(manifest, first, end);
             requests.incrementAndGet();
             fetchedBytes.addAndGet(data.length);
-            for (int f = first; f < end; f++) {
+            long base = manifest.frames().get(first).stored().offset();
+            for (int f = first + 1; f < end; f++) {
                 StoredFrame s = manifest.frames().get(f).stored();
-                int at = (int) (s.offset() - a.offset());
-                store.checkFrame(manifest, f, data, at);
-                if (f > first) {
-                    cache.put(s.sha256(), data, at, s.storedLength());
-                }
+                cache.put(s.sha256(), data, (int) (s.offset() - base), s.storedLength());
             }
-            return java.util.Arrays.copyOf(data, a.storedLength());
+            return java.util.Arrays.copyOf(data, manifest.frames().get(first).stored().storedLength());
         });
     }
 

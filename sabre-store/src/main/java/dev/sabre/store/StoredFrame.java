@@ -7,6 +7,8 @@ package dev.sabre.store;
  */
 public record StoredFrame(long offset, int storedLength, int pageCount, boolean compressed, byte[] sha256) {
     static final int BYTES = 8 + 4 + 4 + 4 + Hashes.LENGTH;
+    /** No frame decodes to more than this, whatever a manifest claims (as in FORMAT.md). */
+    static final long MAX_RAW_BYTES = 256L << 20;
 
     void write(Wire.Writer w) {
         w.u64(offset).u32(storedLength).u32(pageCount).u32(compressed ? 1 : 0).bytes(sha256);
@@ -26,6 +28,9 @@ public record StoredFrame(long offset, int storedLength, int pageCount, boolean 
             throw r.corrupt(what + ": page count " + Integer.toUnsignedString(pages) + " is outside 1.." + maxPages);
         }
         long raw = (long) pages * pageSize;
+        if (raw > MAX_RAW_BYTES) {
+            throw r.corrupt(what + ": " + pages + " pages of " + pageSize + " bytes exceed the " + (MAX_RAW_BYTES >> 20) + " MiB frame bound");
+        }
         if (encoding == 0 ? stored != raw : encoding != 1 || stored < 1 || stored >= raw) {
             throw r.corrupt(what + ": stored length " + Integer.toUnsignedString(stored) + " does not fit encoding "
                     + Integer.toUnsignedString(encoding) + " of " + raw + " raw bytes");

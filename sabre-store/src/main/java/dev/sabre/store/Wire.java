@@ -87,7 +87,8 @@ final class Wire {
         /** Checks that {@code count} entries of {@code entryBytes} each can be read, before anything is allocated for them. */
         int count(long count, int entryBytes, String field) throws CorruptObjectException {
             if (count < 0 || count > in.remaining() / entryBytes) {
-                throw corrupt(field + " " + Long.toUnsignedString(count) + " needs more bytes than the " + in.remaining() + " left");
+                throw corrupt(field + " " + Long.toUnsignedString(count) + " needs more bytes than the " + in.remaining()
+                        + " left at offset " + in.position() + " (truncated?)");
             }
             return (int) count;
         }
