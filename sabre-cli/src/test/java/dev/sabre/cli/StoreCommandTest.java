@@ -64,6 +64,15 @@ class StoreCommandTest {
         assertTrue(pushDiff.out().contains("683 present"), pushDiff.out());
         assertTrue(pushDiff.out().contains(" 0 new"), "every page of the Diff is in the store already: " + pushDiff.out());
 
+        Path packed = dir.resolve("full.sabre");
+        assertEquals(0, sabre("pack", memory.toString(), packed.toString(), "--policy", "fixed").exit());
+        CommandLineTest.Run pushSabre = sabre("store", "push", packed.toString(), store + "/fn-sabre");
+        assertEquals(0, pushSabre.exit(), pushSabre.err());
+        assertTrue(pushSabre.out().contains(" 0 new"), "a .sabre of the same memory adds no pages: " + pushSabre.out());
+        Path outSabre = dir.resolve("pulled-sabre.mem");
+        assertEquals(0, sabre("store", "pull", store + "/fn-sabre", outSabre.toString()).exit());
+        assertEquals(-1, mismatch(memory, outSabre));
+
         CommandLineTest.Run ls = sabre("store", "ls", store.toString());
         assertTrue(ls.out().contains("fn ") && ls.out().contains("fn-diff"), ls.out());
 
@@ -96,6 +105,7 @@ class StoreCommandTest {
 
         assertEquals(0, sabre("store", "rm", store + "/fn").exit());
         assertEquals(0, sabre("store", "rm", store + "/fn-diff").exit());
+        assertEquals(0, sabre("store", "rm", store + "/fn-sabre").exit());
         CommandLineTest.Run gc = sabre("store", "gc", store.toString(), "--grace", "0");
         assertEquals(0, gc.exit(), gc.err());
         try (Stream<Path> left = Files.list(store.resolve("packs"))) {

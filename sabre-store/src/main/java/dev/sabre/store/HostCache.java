@@ -59,6 +59,7 @@ public final class HostCache {
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong fetches = new AtomicLong();
     private final AtomicLong fetchedBytes = new AtomicLong();
+    private final AtomicLong writeFailures = new AtomicLong();
 
     /** Loads a frame's stored bytes from the store, already checked against their hash. */
     @FunctionalInterface
@@ -133,6 +134,11 @@ public final class HostCache {
         return fetchedBytes.get();
     }
 
+    /** Entries that could not be written (a full cache disk): their frames were served, not cached. */
+    public long writeFailures() {
+        return writeFailures.get();
+    }
+
     /**
      * The frame whose stored bytes hash to {@code sha256}: from the cache, or fetched through {@code loader}
      * by exactly one thread of one process on this host while the others wait for it.
@@ -161,11 +167,18 @@ public final class HostCache {
         }
     }
 
-    /** Adds bytes already checked against {@code sha256} (e.g. the other frames of a ranged fetch), unless present. */
-    public void put(byte[] sha256, byte[] bytes, int offset, int length) throws IOException {
+    /**
+     * Adds bytes already checked against {@code sha256} (e.g. the other frames of a ranged fetch), unless
+     * present; a failed write (a full disk) only means they are not cached.
+     */
+    public void put(byte[] sha256, byte[] bytes, int offset, int length) {
         String hex = HexFormat.of().formatHex(sha256);
         if (!Files.exists(entry(hex))) {
-            write(hex, bytes, offset, length);
+            try {
+                write(hex, bytes, offset, length);
+            } catch (IOException e) {
+                writeFailures.incrementAndGet();
+            }
         }
     }
 
@@ -189,7 +202,11 @@ public final class HostCache {
             byte[] bytes = loader.load();
             fetches.incrementAndGet();
             fetchedBytes.addAndGet(bytes.length);
-            write(hex, bytes, 0, bytes.length);
+            try {
+                write(hex, bytes, 0, bytes.length);
+            } catch (IOException e) {
+                writeFailures.incrementAndGet(); // a full or broken cache disk must not fail the restore
+            }
             return bytes;
         } finally {
             local.unlock();
