@@ -75,12 +75,9 @@ public final class Pusher {
     private final int pageSize;
     /** Per page: ABSENT, ZERO, or a group (WS, NEW, OLD) in bits 60.. and an index in that group below. */
     private final long[] location;
-    private final List<Long> wsPages = new ArrayList<>();
-    private final List<byte[]> wsHashes = new ArrayList<>();
-    private final Map<ByteBuffer, Integer> wsSlots = new HashMap<>();
-    private final List<Long> newPages = new ArrayList<>();
-    private final List<byte[]> newHashes = new ArrayList<>();
-    private final Map<ByteBuffer, Integer> newSlots = new HashMap<>();
+    /** Distinct contents of the working set, and of the other pages the store does not hold yet. */
+    private final PageGroup ws = new PageGroup();
+    private final PageGroup fresh = new PageGroup();
     /** Pages the store already holds: hash to (index number, frame, slot in frame). */
     private final Map<ByteBuffer, int[]> known = new HashMap<>();
     private final List<String> knownIndexHashes = new ArrayList<>();
@@ -113,8 +110,8 @@ public final class Pusher {
             long hashStart = System.nanoTime();
             p.classify(ws);
             long hashNanos = System.nanoTime() - hashStart;
-            int wsFrames = p.writePacks(p.wsPages, p.wsHashes, true);
-            p.writePacks(p.newPages, p.newHashes, false);
+            int wsFrames = p.writePacks(p.ws.pages, p.ws.hashes, true);
+            p.writePacks(p.fresh.pages, p.fresh.hashes, false);
             int[] oldFrame = p.addOldFrames();
             Manifest manifest = new Manifest(p.pageSize, input.memorySize(), options.codec(), options.level(),
                     System.currentTimeMillis(), p.packs, p.frames, p.extents(wsFrames, oldFrame), ws, 0, wsFrames);
@@ -124,7 +121,7 @@ public final class Pusher {
             store.writeName(name, m.hash());
             long present = manifest.presentPages();
             long zero = manifest.zeroPages();
-            return new Result(m.hash(), present, zero, p.wsPages.size(), p.newPages.size(), p.oldSlots.size(), p.duplicates,
+            return new Result(m.hash(), present, zero, p.ws.pages.size(), p.fresh.pages.size(), p.oldSlots.size(), p.duplicates,
                     p.bytesWritten, p.objectsWritten, hashNanos, System.nanoTime() - start);
         }
     }
@@ -153,32 +150,28 @@ public final class Pusher {
     }
 
     /** Decides for every page: absent, zero, a working-set slot, a new slot, or a slot the store already has. */
-    private void classify(List<PageRun> ws) throws IOException {
+    private void classify(List<PageRun> workingSet) throws IOException {
         Arrays.fill(location, ABSENT);
         long total = input.present().stream().mapToLong(PageRun::pageCount).sum() * pageSize;
         long done = 0;
         MemorySegment zeros = Arena.ofAuto().allocate(pageSize);
         long[] presentStarts = input.present().stream().mapToLong(PageRun::firstPage).toArray();
-        for (PageRun run : ws) {
+        for (PageRun run : workingSet) {
             for (long p = run.firstPage(); p < run.endPage(); p++) {
                 if (!isPresent(presentStarts, p)) {
                     throw new IllegalArgumentException("working-set page " + p + " is not in the snapshot's memory ("
                             + location.length + " pages" + (presentStarts.length > 1 ? ", some absent" : "") + ")");
                 }
-                MemorySegment page = input.page(p);
-                if (page == null || page.mismatch(zeros) < 0) {
+                ByteBuffer hash = hashOrZero(p, zeros);
+                if (hash == null) {
                     location[(int) p] = ZERO;
                     continue;
                 }
-                ByteBuffer hash = ByteBuffer.wrap(Hashes.sha256(page));
-                Integer slot = wsSlots.get(hash);
-                if (slot == null) {
-                    slot = wsPages.size();
-                    wsSlots.put(hash, slot);
-                    wsPages.add(p);
-                    wsHashes.add(hash.array());
-                } else {
+                Integer slot = ws.find(hash);
+                if (slot != null) {
                     duplicates++;
+                } else {
+                    slot = ws.add(p, hash);
                 }
                 location[(int) p] = tag(WS, slot);
             }
@@ -189,28 +182,21 @@ public final class Pusher {
                 if (location[(int) p] != ABSENT) {
                     continue;
                 }
-                MemorySegment page = input.page(p);
-                if (page == null || page.mismatch(zeros) < 0) {
+                ByteBuffer hash = hashOrZero(p, zeros);
+                Integer slot;
+                if (hash == null) {
                     location[(int) p] = ZERO;
-                    continue;
-                }
-                ByteBuffer hash = ByteBuffer.wrap(Hashes.sha256(page));
-                Integer slot = wsSlots.get(hash);
-                if (slot != null) {
+                } else if ((slot = ws.find(hash)) != null) {
                     duplicates++;
                     location[(int) p] = tag(WS, slot);
-                } else if ((slot = newSlots.get(hash)) != null) {
+                } else if ((slot = fresh.find(hash)) != null) {
                     duplicates++;
                     location[(int) p] = tag(NEW, slot);
                 } else if (known.containsKey(hash)) {
                     location[(int) p] = tag(OLD, oldSlots.size());
                     oldSlots.add(known.get(hash));
                 } else {
-                    slot = newPages.size();
-                    newSlots.put(hash, slot);
-                    newPages.add(p);
-                    newHashes.add(hash.array());
-                    location[(int) p] = tag(NEW, slot);
+                    location[(int) p] = tag(NEW, fresh.add(p, hash));
                 }
                 if ((done & ((64L << 20) - 1)) == 0) {
                     progress.update("hash", done, total);
@@ -218,6 +204,31 @@ public final class Pusher {
             }
         }
         progress.update("hash", total, total);
+    }
+
+    /** The page's SHA-256, or null when it is zero (a hole, or all zero bytes). */
+    private ByteBuffer hashOrZero(long page, MemorySegment zeros) throws IOException {
+        MemorySegment bytes = input.page(page);
+        return bytes == null || bytes.mismatch(zeros) < 0 ? null : ByteBuffer.wrap(Hashes.sha256(bytes));
+    }
+
+    /** Distinct page contents in the order first seen: the pages to store, their hashes, and each content's slot. */
+    private static final class PageGroup {
+        final List<Long> pages = new ArrayList<>();
+        final List<byte[]> hashes = new ArrayList<>();
+        private final Map<ByteBuffer, Integer> slots = new HashMap<>();
+
+        Integer find(ByteBuffer hash) {
+            return slots.get(hash);
+        }
+
+        int add(long page, ByteBuffer hash) {
+            int slot = pages.size();
+            slots.put(hash, slot);
+            pages.add(page);
+            hashes.add(hash.array());
+            return slot;
+        }
     }
 
     private boolean isPresent(long[] presentStarts, long page) {
