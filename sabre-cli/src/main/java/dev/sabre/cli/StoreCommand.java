@@ -167,9 +167,10 @@ public final class StoreCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             try (SnapshotStore store = endpoint.open(location)) {
+                List<String> names = store.names(); // fails, in one line, before anything is printed
                 PrintStream o = System.out;
                 o.printf("%-32s %10s %10s %10s %10s  %s%n", "NAME", "MEMORY", "PRESENT", "WS", "FRAMES", "PUSHED");
-                for (String name : store.names()) {
+                for (String name : names) {
                     Manifest m = store.manifest(name);
                     long ws = m.workingSet().stream().mapToLong(PageRun::pageCount).sum() * m.pageSize();
                     o.printf("%-32s %10s %10s %10s %10s  %s%n", name, Units.bytes(m.memorySize()),
