@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 UnpackCommand.class,
                 InspectCommand.class,
                 VerifyCommand.class,
+                StoreCommand.class,
                 BenchCommand.class,
                 DemoCommand.class,
                 dev.sabre.handler.cli.HandlerCommand.class,

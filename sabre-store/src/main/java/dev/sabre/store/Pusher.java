@@ -1,0 +1,422 @@
+package dev.sabre.store;
+
+import dev.sabre.codec.Codec;
+import dev.sabre.codec.CodecId;
+import dev.sabre.codec.Codecs;
+import dev.sabre.format.PageRun;
+import dev.sabre.format.Progress;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Pushes one snapshot into a store (STORE.md, "Push"). Every non-zero page is hashed; a page whose
+ * content the store already holds is referenced where it is, the rest are framed in address order,
+ * compressed and written in packs. The working set gets a pack of its own, in address order, so a
+ * restore fetches it with a few large ranged requests. Packs and indexes are written first, the manifest
+ * after them and the name last, all under a push lock that keeps gc away: a failed push leaves at most
+ * unreferenced objects, never a name pointing at something missing.
+ */
+public final class Pusher {
+    /** The unit, chosen by measurement on real memory (STORE.md, "Why 256 KiB frames at zstd 9"). */
+    public record Options(CodecId codec, int level, int framePages, long packBytes, int threads, Duration lockWait) {
+        public static Options defaults() {
+            return new Options(CodecId.ZSTD, 9, 64, 32L << 20, Runtime.getRuntime().availableProcessors(), Duration.ofMinutes(10));
+        }
+
+        public Options withCodec(CodecId codec, int level) {
+            return new Options(codec, codec.checkLevel(level), framePages, packBytes, threads, lockWait);
+        }
+
+        public Options withFramePages(int pages) {
+            if (pages < 1 || pages > PackIndex.MAX_FRAME_PAGES) {
+                throw new IllegalArgumentException("frame of " + pages + " pages is outside 1.." + PackIndex.MAX_FRAME_PAGES);
+            }
+            return new Options(codec, level, pages, packBytes, threads, lockWait);
+        }
+
+        public Options withThreads(int threads) {
+            return new Options(codec, level, framePages, packBytes, Math.max(1, threads), lockWait);
+        }
+
+        public Options withPackBytes(long bytes) {
+            return new Options(codec, level, framePages, bytes, threads, lockWait);
+        }
+    }
+
+    public record Result(String manifest, long presentPages, long zeroPages, long workingSetPages, long newPages,
+                         long pagesFoundInStore, long duplicatePages, long bytesWritten, int objectsWritten, long hashNanos,
+                         long nanos) {
+    }
+
+    private static final long ABSENT = -2;
+    private static final long ZERO = -1;
+    private static final int WS = 0;
+    private static final int NEW = 1;
+    private static final int OLD = 2;
+
+    private final SnapshotStore store;
+    private final PageInput input;
+    private final Options options;
+    private final Progress progress;
+    private final int pageSize;
+    /** Per page: ABSENT, ZERO, or a group (WS, NEW, OLD) in bits 60.. and an index in that group below. */
+    private final long[] location;
+    /** Distinct contents of the working set, and of the other pages the store does not hold yet. */
+    private final PageGroup ws = new PageGroup();
+    private final PageGroup fresh = new PageGroup();
+    /** Pages the store already holds: hash to (index number, frame, slot in frame). */
+    private final Map<ByteBuffer, int[]> known = new HashMap<>();
+    private final List<String> knownIndexHashes = new ArrayList<>();
+    private final List<PackIndex> knownIndexes = new ArrayList<>();
+    private final List<int[]> oldSlots = new ArrayList<>();
+    private final List<Manifest.PackRef> packs = new ArrayList<>();
+    private final List<Manifest.Frame> frames = new ArrayList<>();
+    private long duplicates;
+    private long bytesWritten;
+    private int objectsWritten;
+
+    private Pusher(SnapshotStore store, PageInput input, Options options, Progress progress) {
+        this.store = store;
+        this.input = input;
+        this.options = options;
+        this.progress = progress;
+        this.pageSize = input.pageSize();
+        this.location = new long[Math.toIntExact(input.memorySize() / pageSize)];
+    }
+
+    /** Pushes {@code input} as {@code name}; {@code workingSet} (may be empty) is stored for one-pass prefetch. */
+    public static Result push(SnapshotStore store, PageInput input, List<PageRun> workingSet, String name, Options options,
+                              Progress progress) throws IOException {
+        StoreLayout.checkName(name);
+        long start = System.nanoTime();
+        try (StoreLocks.Lock lock = StoreLocks.push(store.objects(), options.lockWait())) {
+            Pusher p = new Pusher(store, input, options, progress);
+            p.loadKnownPages();
+            List<PageRun> ws = PageRun.inAddressOrder(workingSet);
+            long hashStart = System.nanoTime();
+            p.classify(ws);
+            long hashNanos = System.nanoTime() - hashStart;
+            int wsFrames = p.writePacks(p.ws.pages, p.ws.hashes, true);
+            p.writePacks(p.fresh.pages, p.fresh.hashes, false);
+            int[] oldFrame = p.addOldFrames();
+            Manifest manifest = new Manifest(p.pageSize, input.memorySize(), options.codec(), options.level(),
+                    System.currentTimeMillis(), p.packs, p.frames, p.extents(wsFrames, oldFrame), ws, 0, wsFrames);
+            lock.checkHeld();
+            SnapshotStore.Stored m = p.put(StoreLayout.MANIFESTS, manifest.encode());
+            lock.checkHeld();
+            store.writeName(name, m.hash());
+            long present = manifest.presentPages();
+            long zero = manifest.zeroPages();
+            return new Result(m.hash(), present, zero, p.ws.pages.size(), p.fresh.pages.size(), p.oldSlots.size(), p.duplicates,
+                    p.bytesWritten, p.objectsWritten, hashNanos, System.nanoTime() - start);
+        }
+    }
+
+    private void loadKnownPages() throws IOException {
+        for (ObjectStore.Info info : store.objects().list(StoreLayout.INDEXES)) {
+            String hash = StoreLayout.hashOf(info.key(), StoreLayout.INDEXES);
+            if (hash == null) {
+                continue;
+            }
+            PackIndex index = store.index(hash);
+            if (index.pageSize() != pageSize || index.codec() != options.codec()) {
+                continue; // frames of another codec cannot join this manifest
+            }
+            int number = knownIndexes.size();
+            knownIndexes.add(index);
+            knownIndexHashes.add(hash);
+            byte[] hashes = index.pageHashes();
+            int slot = 0;
+            for (int f = 0; f < index.frames().size(); f++) {
+                for (int s = 0; s < index.frames().get(f).pageCount(); s++, slot++) {
+                    known.putIfAbsent(ByteBuffer.wrap(hashes, slot * Hashes.LENGTH, Hashes.LENGTH).slice(), new int[] {number, f, s});
+                }
+            }
+        }
+    }
+
+    /** Decides for every page: absent, zero, a working-set slot, a new slot, or a slot the store already has. */
+    private void classify(List<PageRun> workingSet) throws IOException {
+        Arrays.fill(location, ABSENT);
+        long total = input.present().stream().mapToLong(PageRun::pageCount).sum() * pageSize;
+        long done = 0;
+        MemorySegment zeros = Arena.ofAuto().allocate(pageSize);
+        long[] presentStarts = input.present().stream().mapToLong(PageRun::firstPage).toArray();
+        for (PageRun run : workingSet) {
+            for (long p = run.firstPage(); p < run.endPage(); p++) {
+                if (!isPresent(presentStarts, p)) {
+                    throw new IllegalArgumentException("working-set page " + p + " is not in the snapshot's memory ("
+                            + location.length + " pages" + (presentStarts.length > 1 ? ", some absent" : "") + ")");
+                }
+                ByteBuffer hash = hashOrZero(p, zeros);
+                if (hash == null) {
+                    location[(int) p] = ZERO;
+                    continue;
+                }
+                Integer slot = ws.find(hash);
+                if (slot != null) {
+                    duplicates++;
+                } else {
+                    slot = ws.add(p, hash);
+                }
+                location[(int) p] = tag(WS, slot);
+            }
+        }
+        for (PageRun run : input.present()) {
+            for (long p = run.firstPage(); p < run.endPage(); p++) {
+                done += pageSize;
+                if (location[(int) p] != ABSENT) {
+                    continue;
+                }
+                ByteBuffer hash = hashOrZero(p, zeros);
+                Integer slot;
+                if (hash == null) {
+                    location[(int) p] = ZERO;
+                } else if ((slot = ws.find(hash)) != null) {
+                    duplicates++;
+                    location[(int) p] = tag(WS, slot);
+                } else if ((slot = fresh.find(hash)) != null) {
+                    duplicates++;
+                    location[(int) p] = tag(NEW, slot);
+                } else if (known.containsKey(hash)) {
+                    location[(int) p] = tag(OLD, oldSlots.size());
+                    oldSlots.add(known.get(hash));
+                } else {
+                    location[(int) p] = tag(NEW, fresh.add(p, hash));
+                }
+                if ((done & ((64L << 20) - 1)) == 0) {
+                    progress.update("hash", done, total);
+                }
+            }
+        }
+        progress.update("hash", total, total);
+    }
+
+    /** The page's SHA-256, or null when it is zero (a hole, or all zero bytes). */
+    private ByteBuffer hashOrZero(long page, MemorySegment zeros) throws IOException {
+        MemorySegment bytes = input.page(page);
+        return bytes == null || bytes.mismatch(zeros) < 0 ? null : ByteBuffer.wrap(Hashes.sha256(bytes));
+    }
+
+    /** Distinct page contents in the order first seen: the pages to store, their hashes, and each content's slot. */
+    private static final class PageGroup {
+        final List<Long> pages = new ArrayList<>();
+        final List<byte[]> hashes = new ArrayList<>();
+        private final Map<ByteBuffer, Integer> slots = new HashMap<>();
+
+        Integer find(ByteBuffer hash) {
+            return slots.get(hash);
+        }
+
+        int add(long page, ByteBuffer hash) {
+            int slot = pages.size();
+            slots.put(hash, slot);
+            pages.add(page);
+            hashes.add(hash.array());
+            return slot;
+        }
+    }
+
+    private boolean isPresent(long[] presentStarts, long page) {
+        int i = Arrays.binarySearch(presentStarts, page);
+        i = i >= 0 ? i : -i - 2;
+        return i >= 0 && page < input.present().get(i).endPage();
+    }
+
+    private static long tag(int group, long index) {
+        return ((long) group << 60) | index;
+    }
+
+    /**
+     * Frames {@code pages} in order, compresses them in parallel and writes them in packs (one pack when
+     * {@code onePack}); appends the frames to the manifest's list and returns how many it added.
+     */
+    private int writePacks(List<Long> pages, List<byte[]> hashes, boolean onePack) throws IOException {
+        int fp = options.framePages();
+        int frameCount = Math.ceilDiv(pages.size(), fp);
+        if (frameCount == 0) {
+            return 0;
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(options.threads(), Thread.ofPlatform().daemon().name("push-compress-", 0).factory());
+        ThreadLocal<Codec> codec = Codecs.threadLocal(() -> Codecs.create(options.codec(), options.level()));
+        ThreadLocal<MemorySegment> rawBuffer = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate((long) fp * pageSize, 4096));
+        try {
+            ByteArrayOutputStream pack = new ByteArrayOutputStream();
+            List<StoredFrame> packFrames = new ArrayList<>();
+            int packFirstSlot = 0;
+            int slot = 0;
+            int batch = options.threads() * 4;
+            long totalBytes = (long) pages.size() * pageSize;
+            for (int first = 0; first < frameCount; first += batch) {
+                List<Future<byte[][]>> work = new ArrayList<>();
+                for (int f = first; f < Math.min(frameCount, first + batch); f++) {
+                    int from = f * fp;
+                    int to = Math.min(pages.size(), from + fp);
+                    work.add(pool.submit(() -> compress(pages.subList(from, to), codec.get(), rawBuffer.get())));
+                }
+                for (Future<byte[][]> w : work) {
+                    byte[][] result = get(w);
+                    byte[] stored = result[0];
+                    int count = Math.min(fp, pages.size() - slot);
+                    packFrames.add(new StoredFrame(pack.size(), stored.length, count, result[1][0] == 1, Hashes.sha256(stored)));
+                    pack.write(stored);
+                    slot += count;
+                    if (!onePack && pack.size() >= options.packBytes()) {
+                        flushPack(pack, packFrames, hashes.subList(packFirstSlot, slot));
+                        packFirstSlot = slot;
+                    }
+                }
+                progress.update(onePack ? "ws pack" : "pack", (long) slot * pageSize, totalBytes);
+            }
+            if (!packFrames.isEmpty()) {
+                flushPack(pack, packFrames, hashes.subList(packFirstSlot, slot));
+            }
+            return frameCount;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** One frame: {stored bytes, {1 if compressed else 0}}; raw when compression saves less than 1/32. */
+    private byte[][] compress(List<Long> pages, Codec codec, MemorySegment buffer) throws IOException {
+        MemorySegment raw = buffer.asSlice(0, (long) pages.size() * pageSize);
+        for (int i = 0; i < pages.size(); i++) {
+            MemorySegment page = input.page(pages.get(i));
+            MemorySegment.copy(page, 0, raw, (long) i * pageSize, pageSize);
+        }
+        byte[] out = new byte[codec.maxCompressedLength((int) raw.byteSize())];
+        int length = codec.id() == CodecId.NONE ? Integer.MAX_VALUE : codec.compress(raw, MemorySegment.ofArray(out));
+        if (length >= raw.byteSize() - raw.byteSize() / 32) {
+            return new byte[][] {raw.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), {0}};
+        }
+        return new byte[][] {Arrays.copyOf(out, length), {1}};
+    }
+
+    private static byte[][] get(Future<byte[][]> work) throws IOException {
+        try {
+            return work.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("push interrupted", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Writes the pack, then its index; the frames join the manifest. */
+    private void flushPack(ByteArrayOutputStream pack, List<StoredFrame> packFrames, List<byte[]> hashes) throws IOException {
+        byte[] data = pack.toByteArray();
+        SnapshotStore.Stored packObject = put(StoreLayout.PACKS, data);
+        ByteArrayOutputStream slotHashes = new ByteArrayOutputStream(hashes.size() * Hashes.LENGTH);
+        hashes.forEach(slotHashes::writeBytes);
+        PackIndex index = new PackIndex(packObject.hash(), data.length, pageSize, options.codec(), options.level(),
+                List.copyOf(packFrames), slotHashes.toByteArray());
+        SnapshotStore.Stored indexObject = put(StoreLayout.INDEXES, index.encode());
+        int packNumber = packs.size();
+        packs.add(new Manifest.PackRef(packObject.hash(), indexObject.hash()));
+        packFrames.forEach(f -> frames.add(new Manifest.Frame(packNumber, f)));
+        pack.reset();
+        packFrames.clear();
+    }
+
+    private SnapshotStore.Stored put(String kind, byte[] data) throws IOException {
+        SnapshotStore.Stored stored = store.putObject(kind, data);
+        if (stored.written()) {
+            bytesWritten += data.length;
+            objectsWritten++;
+        }
+        return stored;
+    }
+
+    /** Adds the store's frames this snapshot reuses; returns, per old slot, the manifest frame holding it. */
+    private int[] addOldFrames() {
+        Map<Long, Integer> frameOf = new LinkedHashMap<>();
+        Map<Integer, Integer> packOf = new HashMap<>();
+        int[] result = new int[oldSlots.size()];
+        for (int i = 0; i < oldSlots.size(); i++) {
+            int[] s = oldSlots.get(i);
+            long key = ((long) s[0] << 32) | s[1];
+            Integer frame = frameOf.get(key);
+            if (frame == null) {
+                PackIndex index = knownIndexes.get(s[0]);
+                Integer pack = packOf.get(s[0]);
+                if (pack == null) {
+                    pack = packs.size();
+                    packs.add(new Manifest.PackRef(index.pack(), knownIndexHashes.get(s[0])));
+                    packOf.put(s[0], pack);
+                }
+                frame = frames.size();
+                frames.add(new Manifest.Frame(pack, index.frames().get(s[1])));
+                frameOf.put(key, frame);
+            }
+            result[i] = frame;
+        }
+        return result;
+    }
+
+    /** The page map: runs of zero pages and runs of pages on consecutive global slots. */
+    private List<Manifest.MapExtent> extents(int wsFrames, int[] oldFrame) {
+        long[] firstSlot = new long[frames.size() + 1];
+        for (int i = 0; i < frames.size(); i++) {
+            firstSlot[i + 1] = firstSlot[i] + frames.get(i).stored().pageCount();
+        }
+        long wsSlots = firstSlot[wsFrames];
+        List<Manifest.MapExtent> extents = new ArrayList<>();
+        long runStart = -1, runSlot = -1;
+        boolean runZero = false;
+        int runCount = 0;
+        for (int p = 0; p < location.length; p++) {
+            long loc = location[p];
+            if (loc == ABSENT) {
+                if (runCount > 0) {
+                    extents.add(new Manifest.MapExtent(runStart, runCount, runZero, runZero ? 0 : runSlot));
+                    runCount = 0;
+                }
+                continue;
+            }
+            boolean zero = loc == ZERO;
+            long slot = zero ? 0 : switch ((int) (loc >>> 60)) {
+                case WS -> loc & ((1L << 60) - 1);
+                case NEW -> wsSlots + (loc & ((1L << 60) - 1));
+                default -> {
+                    int i = (int) (loc & ((1L << 60) - 1));
+                    yield firstSlot[oldFrame[i]] + oldSlots.get(i)[2];
+                }
+            };
+            boolean extend = runCount > 0 && runCount < Integer.MAX_VALUE && runStart + runCount == p && runZero == zero
+                    && (zero || runSlot + runCount == slot);
+            if (extend) {
+                runCount++;
+                continue;
+            }
+            if (runCount > 0) {
+                extents.add(new Manifest.MapExtent(runStart, runCount, runZero, runZero ? 0 : runSlot));
+            }
+            runStart = p;
+            runSlot = slot;
+            runZero = zero;
+            runCount = 1;
+        }
+        if (runCount > 0) {
+            extents.add(new Manifest.MapExtent(runStart, runCount, runZero, runZero ? 0 : runSlot));
+        }
+        return extents;
+    }
+}

@@ -1,0 +1,230 @@
+package dev.sabre.store;
+
+import dev.sabre.codec.Codec;
+import dev.sabre.codec.CodecException;
+import dev.sabre.codec.CodecId;
+import dev.sabre.codec.Codecs;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A snapshot store (STORE.md) on a local directory or an S3-compatible bucket: names that point at
+ * manifests, and the immutable, content-addressed packs, indexes and manifests they refer to. Every
+ * object is checked against its hash before any of its bytes is used. Thread-safe.
+ */
+public final class SnapshotStore implements AutoCloseable {
+    private final ObjectStore objects;
+    private final ThreadLocal<Map<CodecId, Codec>> decoders = ThreadLocal.withInitial(() -> new EnumMap<>(CodecId.class));
+
+    public SnapshotStore(ObjectStore objects) {
+        this.objects = objects;
+    }
+
+    /** A store location and a snapshot name in it, from {@code STORE/NAME}. */
+    public record Ref(String store, String name) {
+        public static Ref parse(String text) {
+            int slash = text.lastIndexOf('/');
+            String store = slash < 0 ? "" : text.substring(0, slash);
+            if (slash < 0 || store.equals("s3:/")) {
+                throw new IllegalArgumentException("'" + text + "' is not STORE/NAME (a directory or s3://bucket/prefix, then a snapshot name)");
+            }
+            return new Ref(store.isEmpty() ? "/" : store, StoreLayout.checkName(text.substring(slash + 1)));
+        }
+
+        @Override
+        public String toString() {
+            return store + "/" + name;
+        }
+    }
+
+    /** Opens {@code location}: {@code s3://bucket[/prefix]} or a directory; {@code endpoint} (may be null) overrides the S3 endpoint. */
+    public static SnapshotStore open(String location, URI endpoint) throws StoreException {
+        if (location.startsWith("s3://")) {
+            return new SnapshotStore(S3ObjectStore.open(location, endpoint));
+        }
+        if (location.contains("://")) {
+            throw new IllegalArgumentException("'" + location + "' is neither a directory nor s3://bucket/prefix");
+        }
+        return new SnapshotStore(new DirectoryObjectStore(Path.of(location)));
+    }
+
+    public ObjectStore objects() {
+        return objects;
+    }
+
+    public String location() {
+        return objects.location();
+    }
+
+    /** Names of the snapshots in the store, sorted. */
+    public List<String> names() throws IOException {
+        List<String> names = new ArrayList<>();
+        for (ObjectStore.Info info : objects.list(StoreLayout.NAMES)) {
+            String name = info.key().substring(StoreLayout.NAMES.length());
+            if (!name.contains("/")) {
+                names.add(name);
+            }
+        }
+        return names;
+    }
+
+    /** The hash of the manifest {@code name} points at. */
+    public String manifestHash(String name) throws IOException {
+        String key = StoreLayout.name(name);
+        byte[] data;
+        try {
+            data = objects.get(key);
+        } catch (MissingObjectException e) {
+            throw new MissingObjectException(objects.describe(key) + " (no snapshot '" + name + "')");
+        }
+        String hash = new String(data, StandardCharsets.US_ASCII).strip();
+        if (!StoreLayout.isHash(hash)) {
+            throw new CorruptObjectException(objects.describe(key), "does not hold a manifest hash (64 lower-case hex digits)");
+        }
+        return hash;
+    }
+
+    /** Points {@code name} at manifest {@code hash}: the last step of a push. */
+    void writeName(String name, String hash) throws IOException {
+        objects.put(StoreLayout.name(name), (hash + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** Removes the name; the objects it used stay until {@code gc}. */
+    public void remove(String name) throws IOException {
+        manifestHash(name); // fails, naming it, when there is no such snapshot
+        objects.delete(StoreLayout.name(name));
+    }
+
+    public Manifest manifest(String name) throws IOException {
+        return manifestByHash(manifestHash(name));
+    }
+
+    public Manifest manifestByHash(String hash) throws IOException {
+        String key = StoreLayout.manifest(hash);
+        return Manifest.decode(objects.describe(key), verified(key, hash));
+    }
+
+    public PackIndex index(String hash) throws IOException {
+        String key = StoreLayout.index(hash);
+        return PackIndex.decode(objects.describe(key), verified(key, hash));
+    }
+
+    /** All of object {@code key}, checked against {@code hash} before it is returned. */
+    byte[] verified(String key, String hash) throws IOException {
+        byte[] data = objects.get(key);
+        Hashes.check(objects.describe(key), data, 0, data.length, Hashes.parse(hash));
+        return data;
+    }
+
+    /** An immutable object as stored: its hash, and whether this call wrote it (false: it was already there). */
+    record Stored(String hash, boolean written) {
+    }
+
+    /** Stores {@code data} under {@code kindPrefix + sha256(data)} unless it is already there. */
+    Stored putObject(String kindPrefix, byte[] data) throws IOException {
+        String hash = Hashes.hex(Hashes.sha256(data));
+        String key = kindPrefix + hash;
+        ObjectStore.Info existing = objects.head(key);
+        if (existing != null && existing.size() == data.length) {
+            return new Stored(hash, false);
+        }
+        objects.put(key, data);
+        return new Stored(hash, true);
+    }
+
+    /** The key of the pack holding frame {@code frame} of {@code m}. */
+    String packKey(Manifest m, int frame) {
+        return StoreLayout.pack(m.packs().get(m.frames().get(frame).pack()).pack());
+    }
+
+    /** Frame {@code frame}'s stored bytes, fetched with one ranged request and checked against their hash. */
+    public byte[] fetchFrame(Manifest m, int frame) throws IOException {
+        StoredFrame f = m.frames().get(frame).stored();
+        String key = packKey(m, frame);
+        byte[] stored = objects.getRange(key, f.offset(), f.storedLength());
+        checkFrame(m, frame, stored, 0);
+        return stored;
+    }
+
+    /** Bytes per ranged request when consecutive frames are fetched together (E2B fetches 4 MiB units). */
+    public static final int RANGE_BYTES = 4 << 20;
+
+    /**
+     * Cuts {@code frames} (ascending manifest frame numbers) into runs that one ranged request can fetch:
+     * consecutive frames of one pack lying back to back, at most {@link #RANGE_BYTES} together (a larger
+     * frame alone). Each run is {first, end}: frames first .. end - 1.
+     */
+    public static List<int[]> ranges(Manifest m, java.util.Collection<Integer> frames) {
+        List<int[]> ranges = new ArrayList<>();
+        int first = -1, last = -1;
+        long bytes = 0;
+        for (int f : frames) {
+            Manifest.Frame frame = m.frames().get(f);
+            boolean joins = first >= 0 && f == last + 1 && frame.pack() == m.frames().get(last).pack()
+                    && frame.stored().offset() == m.frames().get(last).stored().end()
+                    && bytes + frame.stored().storedLength() <= RANGE_BYTES;
+            if (!joins) {
+                if (first >= 0) {
+                    ranges.add(new int[] {first, last + 1});
+                }
+                first = f;
+                bytes = 0;
+            }
+            last = f;
+            bytes += frame.stored().storedLength();
+        }
+        if (first >= 0) {
+            ranges.add(new int[] {first, last + 1});
+        }
+        return ranges;
+    }
+
+    /**
+     * Frames {@code first .. end - 1} (one range from {@link #ranges}) with one ranged request, each frame
+     * checked against its hash before the bytes are returned; frame f starts at
+     * {@code offset(f) - offset(first)}.
+     */
+    public byte[] fetchFrames(Manifest m, int first, int end) throws IOException {
+        StoredFrame a = m.frames().get(first).stored();
+        StoredFrame z = m.frames().get(end - 1).stored();
+        byte[] data = objects.getRange(packKey(m, first), a.offset(), Math.toIntExact(z.end() - a.offset()));
+        for (int f = first; f < end; f++) {
+            checkFrame(m, f, data, (int) (m.frames().get(f).stored().offset() - a.offset()));
+        }
+        return data;
+    }
+
+    /** Checks frame {@code frame}'s stored bytes at {@code offset} of {@code data} against the hash in the manifest. */
+    void checkFrame(Manifest m, int frame, byte[] data, int offset) throws CorruptObjectException {
+        StoredFrame f = m.frames().get(frame).stored();
+        Hashes.check(objects.describe(packKey(m, frame)) + " (bytes " + f.offset() + ".." + f.end() + ")", data, offset,
+                f.storedLength(), f.sha256());
+    }
+
+    /** Decodes checked stored bytes of frame {@code frame} into {@code raw} (exactly its page count x page size). */
+    public void decodeFrame(Manifest m, int frame, MemorySegment stored, MemorySegment raw) throws CorruptObjectException {
+        StoredFrame f = m.frames().get(frame).stored();
+        if (!f.compressed()) {
+            MemorySegment.copy(stored, 0, raw, 0, raw.byteSize());
+            return;
+        }
+        try {
+            decoders.get().computeIfAbsent(m.codec(), Codecs::decoder).decompress(stored, raw);
+        } catch (CodecException e) {
+            throw new CorruptObjectException(objects.describe(packKey(m, frame)) + " (bytes " + f.offset() + ".." + f.end() + ")",
+                    "does not decode: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        objects.close();
+    }
+}

@@ -1,0 +1,74 @@
+package dev.sabre.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sabre.format.PageRun;
+import dev.sabre.format.Progress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hostile and damaged manifests (as a store could serve them if its hash check were bypassed): every rule
+ * of STORE.md is checked, with an error naming the field, before anything is allocated from a count.
+ */
+class ManifestTest {
+    @TempDir
+    Path temp;
+    private byte[] good;
+
+    @BeforeEach
+    void pushOne() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("slice.mem"), 1024);
+        try (SnapshotStore store = SnapshotStore.open(temp.resolve("store").toString(), null);
+             PageInput in = PageInput.open(memory, false)) {
+            Pusher.push(store, in, List.of(new PageRun(0, 64)), "s", Pusher.Options.defaults(), Progress.NONE);
+            good = store.objects().get(StoreLayout.manifest(store.manifestHash("s")));
+        }
+    }
+
+    private static String decodeError(byte[] bytes) {
+        return assertThrows(CorruptObjectException.class, () -> Manifest.decode("manifests/x", bytes)).getMessage();
+    }
+
+    private static void assertNamed(byte[] bytes, String expected) {
+        String message = decodeError(bytes);
+        assertTrue(message.contains(expected) && message.startsWith("manifests/x: "), message);
+    }
+
+    private byte[] with(int offset, int value) {
+        byte[] b = good.clone();
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(offset, value);
+        return b;
+    }
+
+    @Test
+    void aGoodManifestRoundTrips() throws Exception {
+        Manifest m = Manifest.decode("manifests/x", good);
+        assertEquals(1024L * 4096, m.memorySize());
+        assertTrue(Arrays.equals(good, m.encode()));
+    }
+
+    @Test
+    void damageIsNamed() {
+        assertNamed(with(0, 0), "wrong magic");
+        assertNamed(with(8, 2), "version 2");
+        assertNamed(with(12, 1000), "page_size");
+        assertNamed(with(24, 77), "codec 77");
+        assertNamed(with(44, Integer.MAX_VALUE), "frame count");
+        assertNamed(with(48, -1), "extent count");
+        assertNamed(Arrays.copyOf(good, good.length - 5), "truncated");
+        assertNamed(Arrays.copyOf(good, good.length + 3), "unexpected bytes");
+        int firstFrame = Manifest.HEADER_BYTES + 64 * ByteBuffer.wrap(good).order(ByteOrder.LITTLE_ENDIAN).getInt(40);
+        assertNamed(with(firstFrame, 99), "pack 99");
+        assertNamed(with(firstFrame + 4 + 12, 1 << 20), "page count");
+        assertNamed(with(firstFrame + 4 + 8, 0), "stored length");
+    }
+}

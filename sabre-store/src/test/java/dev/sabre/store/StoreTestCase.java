@@ -1,0 +1,289 @@
+package dev.sabre.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sabre.format.PageRun;
+import dev.sabre.format.Progress;
+import dev.sabre.restore.MemoryInstaller;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The store's behaviour, run against each backend (a local directory, a real S3 server): push and pull
+ * byte for byte on real guest memory, dedup between snapshots, the page source and its prefetch, damaged
+ * and missing objects, a failed push, and gc racing a push.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class StoreTestCase {
+    @TempDir
+    Path temp;
+
+    /** A fresh, empty store on this backend, at {@code prefix} (a subfolder or key prefix). */
+    abstract SnapshotStore newStore(String prefix) throws Exception;
+
+    /** The file that holds object {@code key} of a store made by {@link #newStore} with {@code prefix}. */
+    abstract Path objectFile(String prefix, String key);
+
+    @AfterAll
+    void stopBackend() throws Exception {
+    }
+
+    private static final List<PageRun> WORKING_SET = List.of(new PageRun(0, 512), new PageRun(4096, 700), new PageRun(60000, 300));
+
+    @Test
+    void realMemoryPushesAndPullsByteForByteAndServesEveryPage() throws Exception {
+        Path memory = TestMemory.dataset();
+        try (SnapshotStore store = newStore("real")) {
+            long copyStart = System.nanoTime();
+            Files.copy(memory, temp.resolve("plain-copy.mem"));
+            long copyNanos = System.nanoTime() - copyStart;
+            Pusher.Result pushed;
+            try (PageInput in = PageInput.open(memory, false)) {
+                pushed = Pusher.push(store, in, WORKING_SET, "python-json", Pusher.Options.defaults(), Progress.NONE);
+            }
+            Path out = temp.resolve("pulled.mem");
+            Puller.Result pulled = Puller.pull(store, "python-json", out, 8, Progress.NONE);
+            assertEquals(-1, TestMemory.mismatch(memory, out), "pulled memory differs from the pushed memory");
+            assertEquals(List.of("python-json"), store.names());
+            StoreMaintenance.Usage usage = StoreMaintenance.usage(store);
+            System.out.printf("[%s] python-json-512m: %d pages present, %d zero, %d stored; store %d bytes (%.1fx smaller than the memory);"
+                            + " push %.0f MB/s, pull %.0f MB/s, plain copy %.0f MB/s (same run)%n",
+                    getClass().getSimpleName(), pushed.presentPages(), pushed.zeroPages(), pushed.newPages() + pushed.workingSetPages(),
+                    usage.storedBytes(), (double) Files.size(memory) / usage.storedBytes(),
+                    Files.size(memory) / 1e6 / (pushed.nanos() / 1e9), Files.size(memory) / 1e6 / (pulled.nanos() / 1e9),
+                    Files.size(memory) / 1e6 / (copyNanos / 1e9));
+            Files.delete(temp.resolve("plain-copy.mem"));
+
+            Path cacheDir = temp.resolve("cache");
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment original = TestMemory.map(memory, arena);
+                MemorySegment guest = arena.allocate(original.byteSize(), 4096);
+                HostCache cache = HostCache.open(cacheDir, 1L << 30);
+                try (StorePages pages = StorePages.open(store, "python-json", cache)) {
+                    MemoryInstaller installer = new MemoryInstaller(guest);
+                    StorePages.PrefetchResult prefetch = pages.prefetchWorkingSet(installer, 4);
+                    for (PageRun run : WORKING_SET) {
+                        long from = run.firstPage() * TestMemory.PAGE;
+                        long to = run.endPage() * TestMemory.PAGE;
+                        assertEquals(-1, guest.asSlice(from, to - from).mismatch(original.asSlice(from, to - from)),
+                                "prefetched working set differs in run " + run);
+                    }
+                    assertTrue(prefetch.requests() <= 2, "working set fetched in " + prefetch.requests() + " requests");
+                    for (long p = 0; p < pages.manifest().pageCount(); p++) {
+                        pages.serve(p, installer);
+                    }
+                    assertEquals(-1, guest.mismatch(original), "memory served page by page differs from the pushed memory");
+                }
+                long fetched = cache.fetchedBytes();
+                try (StorePages again = StorePages.open(store, "python-json", cache)) {
+                    MemoryInstaller installer = new MemoryInstaller(guest);
+                    again.prefetchWorkingSet(installer, 4);
+                    for (long p = 0; p < again.manifest().pageCount(); p++) {
+                        again.serve(p, installer);
+                    }
+                    assertEquals(0, again.bytesRead(), "a second restore on this host fetched bytes the cache holds");
+                }
+                assertEquals(fetched, cache.fetchedBytes());
+            }
+            StoreMaintenance.VerifyResult verified = StoreMaintenance.verify(store, null, Progress.NONE);
+            assertTrue(verified.ok(), verified.problems().toString());
+        }
+    }
+
+    @Test
+    void aModifiedCopyStoresOnlyWhatChanged() throws Exception {
+        Path memory = TestMemory.dataset();
+        Path modified = TestMemory.modifiedCopy(memory, temp.resolve("modified.mem"), 2000, 42);
+        try (SnapshotStore store = newStore("dedup")) {
+            Pusher.Result a, b;
+            try (PageInput in = PageInput.open(memory, false)) {
+                a = Pusher.push(store, in, List.of(), "first", Pusher.Options.defaults(), Progress.NONE);
+            }
+            long afterFirst = StoreMaintenance.usage(store).storedBytes();
+            try (PageInput in = PageInput.open(modified, false)) {
+                b = Pusher.push(store, in, List.of(), "second", Pusher.Options.defaults(), Progress.NONE);
+            }
+            StoreMaintenance.Usage usage = StoreMaintenance.usage(store);
+            System.out.printf("[%s] two snapshots (dataset + 2000 pages changed): first stored %d bytes, both %d bytes, alone %d, shared %d;"
+                            + " second: %d pages found in the store, %d new%n",
+                    getClass().getSimpleName(), afterFirst, usage.storedBytes(), usage.aloneBytes(), usage.sharedBytes(),
+                    b.pagesFoundInStore(), b.newPages());
+            assertTrue(b.newPages() <= 2000, "the second push stored " + b.newPages() + " new pages for 2000 changed ones");
+            assertTrue(b.pagesFoundInStore() > a.newPages() - 2000 - 100, "the second push reused only " + b.pagesFoundInStore() + " pages");
+            assertTrue(usage.storedBytes() < afterFirst * 1.5, "two near-identical snapshots take " + usage.storedBytes() + " bytes");
+            assertTrue(usage.sharedBytes() > 0 && usage.aloneBytes() > usage.storedBytes());
+            Path out = temp.resolve("second.mem");
+            Puller.pull(store, "second", out, 4, Progress.NONE);
+            assertEquals(-1, TestMemory.mismatch(modified, out));
+        }
+    }
+
+    /** A small snapshot of real pages, pushed; returns its manifest. */
+    private Manifest pushSlice(SnapshotStore store, String name, Path memory) throws IOException {
+        try (PageInput in = PageInput.open(memory, false)) {
+            Pusher.push(store, in, List.of(new PageRun(0, 100)), name, Pusher.Options.defaults().withPackBytes(256 << 10), Progress.NONE);
+        }
+        return store.manifest(name);
+    }
+
+    @Test
+    void aCorruptedObjectIsNamedAndNoneOfItsBytesIsUsed() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("slice.mem"), 2048);
+        try (SnapshotStore store = newStore("corrupt")) {
+            Manifest m = pushSlice(store, "s", memory);
+            int frame = m.wsFrameCount(); // the first frame outside the working set
+            String key = store.packKey(m, frame);
+            StoredFrame f = m.frames().get(frame).stored();
+            try (RandomAccessFile file = new RandomAccessFile(objectFile("corrupt", key).toFile(), "rw")) {
+                file.seek(f.offset() + f.storedLength() / 2);
+                int b = file.read();
+                file.seek(f.offset() + f.storedLength() / 2);
+                file.write(b ^ 0x40);
+            }
+            long page = firstPageOf(m, frame);
+            try (Arena arena = Arena.ofConfined(); StorePages pages = StorePages.open(store, "s", HostCache.open(temp.resolve("c1"), 1 << 30))) {
+                MemorySegment guest = arena.allocate(m.memorySize());
+                StoreException e = assertThrows(StoreException.class, () -> pages.serve(page, new MemoryInstaller(guest)));
+                assertOneLineNaming(e, key);
+                assertTrue(e.getMessage().contains("does not match its hash"), e.getMessage());
+                assertEquals(-1, guest.mismatch(arena.allocate(m.memorySize())), "bytes of a corrupt frame reached guest memory");
+            }
+            StoreMaintenance.VerifyResult v = StoreMaintenance.verify(store, null, Progress.NONE);
+            assertFalse(v.ok());
+            assertTrue(v.problems().stream().anyMatch(p -> p.contains(key)), v.problems().toString());
+        }
+    }
+
+    @Test
+    void aTruncatedOrMissingObjectIsNamed() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("slice.mem"), 2048);
+        try (SnapshotStore store = newStore("truncated")) {
+            Manifest m = pushSlice(store, "s", memory);
+            String last = store.packKey(m, m.frames().size() - 1);
+            try (RandomAccessFile file = new RandomAccessFile(objectFile("truncated", last).toFile(), "rw")) {
+                file.setLength(file.length() - 100);
+            }
+            StoreException e = assertThrows(StoreException.class, () -> Puller.pull(store, "s", temp.resolve("out.mem"), 2, Progress.NONE));
+            assertOneLineNaming(e, last);
+            assertFalse(Files.exists(temp.resolve("out.mem")), "a failed pull left its output behind");
+            Files.delete(objectFile("truncated", last));
+            e = assertThrows(StoreException.class, () -> Puller.pull(store, "s", temp.resolve("out.mem"), 2, Progress.NONE));
+            assertOneLineNaming(e, last);
+            assertTrue(e instanceof MissingObjectException || e.getMessage().contains("no such object"), e.getMessage());
+            e = assertThrows(MissingObjectException.class, () -> store.manifest("nothing-here"));
+            assertOneLineNaming(e, "names/nothing-here");
+        }
+    }
+
+    @Test
+    void aFailedPushLeavesNoNameAndGcCleansUp() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("slice.mem"), 4096);
+        try (SnapshotStore store = newStore("failed")) {
+            try (PageInput in = PageInput.open(memory, false)) {
+                PageInput failing = new FailingInput(in, 4096 + 1500); // fails after hashing every page, while writing packs
+                IOException e = assertThrows(IOException.class, () -> Pusher.push(store, failing, List.of(), "broken",
+                        Pusher.Options.defaults().withPackBytes(64 << 10), Progress.NONE));
+                assertTrue(e.getMessage().contains("disk gone"), e.getMessage());
+            }
+            assertEquals(List.of(), store.names());
+            assertEquals(List.of(), store.objects().list(StoreLayout.LOCKS), "a failed push left its lock");
+            assertFalse(store.objects().list(StoreLayout.PACKS).isEmpty(), "the push should have written packs before failing");
+            StoreMaintenance.GcResult gc = StoreMaintenance.gc(store, Duration.ZERO, Duration.ofSeconds(30), Progress.NONE);
+            assertTrue(gc.deleted() > 0);
+            assertEquals(List.of(), store.objects().list(StoreLayout.PACKS));
+            assertEquals(List.of(), store.objects().list(StoreLayout.INDEXES));
+        }
+    }
+
+    @Test
+    void gcRacingPushesNeverTakesWhatASnapshotNeeds() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("slice.mem"), 2048);
+        try (SnapshotStore store = newStore("race")) {
+            for (int round = 0; round < 3; round++) {
+                pushSlice(store, "old", memory);
+                store.remove("old"); // its objects are garbage now, and exactly what the next push wants to reuse
+                String name = "new" + round;
+                CompletableFuture<Void> push = CompletableFuture.runAsync(() -> {
+                    try {
+                        pushSlice(store, name, memory);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                List<StoreMaintenance.GcResult> gcs = new ArrayList<>();
+                while (!push.isDone()) {
+                    gcs.add(StoreMaintenance.gc(store, Duration.ZERO, Duration.ofMinutes(1), Progress.NONE));
+                }
+                push.join();
+                gcs.add(StoreMaintenance.gc(store, Duration.ZERO, Duration.ofMinutes(1), Progress.NONE));
+                StoreMaintenance.VerifyResult v = StoreMaintenance.verify(store, name, Progress.NONE);
+                assertTrue(v.ok(), "round " + round + " after " + gcs.size() + " gc runs: " + v.problems());
+                Puller.pull(store, name, temp.resolve("out.mem"), 2, Progress.NONE);
+                assertEquals(-1, TestMemory.mismatch(memory, temp.resolve("out.mem")));
+                store.remove(name);
+            }
+            StoreMaintenance.gc(store, Duration.ZERO, Duration.ofMinutes(1), Progress.NONE);
+            assertEquals(List.of(), store.objects().list(StoreLayout.PACKS));
+        }
+    }
+
+    private static long firstPageOf(Manifest m, int frame) {
+        return m.pagesByFrame().get(frame).getFirst().firstPage();
+    }
+
+    static void assertOneLineNaming(Exception e, String key) {
+        String message = e.getMessage();
+        assertTrue(message.contains(key), "error does not name " + key + ": " + message);
+        assertEquals(1, message.lines().count(), "error is not one line: " + message);
+    }
+
+    /** Real input that fails after {@code limit} page reads, as a disk that goes away would. */
+    private record FailingInput(PageInput in, int limit, java.util.concurrent.atomic.AtomicInteger reads) implements PageInput {
+        FailingInput(PageInput in, int limit) {
+            this(in, limit, new java.util.concurrent.atomic.AtomicInteger());
+        }
+
+        @Override
+        public int pageSize() {
+            return in.pageSize();
+        }
+
+        @Override
+        public long memorySize() {
+            return in.memorySize();
+        }
+
+        @Override
+        public List<PageRun> present() {
+            return in.present();
+        }
+
+        @Override
+        public MemorySegment page(long page) throws IOException {
+            if (reads.incrementAndGet() > limit) {
+                throw new IOException("disk gone at page " + page);
+            }
+            return in.page(page);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
