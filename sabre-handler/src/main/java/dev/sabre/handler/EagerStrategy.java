@@ -17,6 +17,10 @@ final class EagerStrategy implements StrategyPolicy {
 
     @Override
     public MemorySources open(HandlerConfig config) throws IOException {
+        if (config.store() != null) {
+            throw new IOException("strategy eager does not restore from a store yet: restore " + config.store()
+                    + " with lazy or reap-compressed");
+        }
         return MemorySources.open(config.memory(), null, config);
     }
 

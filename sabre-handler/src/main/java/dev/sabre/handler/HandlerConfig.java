@@ -3,6 +3,7 @@ package dev.sabre.handler;
 import dev.sabre.codec.CodecId;
 import dev.sabre.restore.RestoreOptions;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -23,54 +24,64 @@ import java.time.Duration;
  *                         hung; never applied to this process itself
  * @param handshakeTimeout how long a connected VMM may take to send its handshake
  * @param log              where one-line events go
+ * @param store            a snapshot in a snapshot store ({@code STORE/NAME}, STORE a directory or
+ *                         {@code s3://bucket/prefix}) served instead of {@code memory}; null for none
+ * @param storeEndpoint    the S3 endpoint of {@code store} (null: the AWS SDK's own configuration)
  */
 public record HandlerConfig(Path socket, Path memory, Strategy strategy, Path workingSet, CodecId wsCodec,
                             int wsLevel, Path control, RestoreOptions restore, boolean verify,
-                            boolean killUnservable, Duration handshakeTimeout, PrintStream log) {
+                            boolean killUnservable, Duration handshakeTimeout, PrintStream log, String store,
+                            URI storeEndpoint) {
 
     /** Defaults: no working set, no control socket, default restore options, kill unservable VMMs, log to stderr. */
     public static HandlerConfig of(Path socket, Path memory, Strategy strategy) {
         return new HandlerConfig(socket, memory, strategy, null, CodecId.NONE, 0, null, RestoreOptions.defaults(),
-                false, true, Duration.ofSeconds(10), System.err);
+                false, true, Duration.ofSeconds(10), System.err, null, null);
     }
 
     public HandlerConfig withWorkingSet(Path workingSet) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint);
     }
 
     public HandlerConfig withWorkingSetCodec(CodecId codec, int level) {
         return new HandlerConfig(socket, memory, strategy, workingSet, codec, level, control, restore, verify,
-                killUnservable, handshakeTimeout, log);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint);
     }
 
     public HandlerConfig withControl(Path control) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint);
     }
 
     public HandlerConfig withRestore(RestoreOptions restore) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint);
     }
 
     public HandlerConfig withVerify(boolean verify) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint);
     }
 
     public HandlerConfig withKillUnservable(boolean kill) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                kill, handshakeTimeout, log);
+                kill, handshakeTimeout, log, store, storeEndpoint);
     }
 
     public HandlerConfig withHandshakeTimeout(Duration timeout) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, timeout, log);
+                killUnservable, timeout, log, store, storeEndpoint);
+    }
+
+    /** Serves snapshot {@code reference} ({@code STORE/NAME}) of a snapshot store instead of a memory file. */
+    public HandlerConfig withStore(String reference, URI endpoint) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                killUnservable, handshakeTimeout, log, reference, endpoint);
     }
 
     public HandlerConfig withLog(PrintStream log) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint);
     }
 }

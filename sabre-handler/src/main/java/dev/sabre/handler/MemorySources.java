@@ -3,6 +3,8 @@ package dev.sabre.handler;
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.restore.PageSource;
 import dev.sabre.restore.SnapshotPages;
+import dev.sabre.store.StorePages;
+import dev.sabre.store.StoreSnapshots;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -25,9 +27,17 @@ final class MemorySources implements AutoCloseable {
         this.workingSet = workingSet;
     }
 
-    /** Opens {@code memory} and, if not null, the working set {@code workingSet} over it. */
+    /**
+     * Opens the memory (the configured store snapshot, else {@code memoryFile}) and, if not null, the working
+     * set {@code workingSetFile} over it.
+     */
     static MemorySources open(Path memoryFile, Path workingSetFile, HandlerConfig config) throws IOException {
-        PageSource memory = PageSource.open(memoryFile);
+        PageSource memory = config.store() != null
+                ? StoreSnapshots.open(config.store(), config.storeEndpoint(), StoreSnapshots.defaultCache())
+                : PageSource.open(memoryFile);
+        if (config.store() != null) {
+            memoryFile = null;
+        }
         SnapshotPages ws = null;
         try {
             if (workingSetFile != null) {
@@ -74,6 +84,11 @@ final class MemorySources implements AutoCloseable {
         return memory;
     }
 
+    /** The memory as a snapshot in a store, or null when it is a local file. */
+    StorePages storeSnapshot() {
+        return memory instanceof StorePages s ? s : null;
+    }
+
     /** The memory as a .sabre snapshot, or null when it is a raw file. */
     SnapshotReader snapshot() {
         return memory instanceof SnapshotPages s ? s.reader() : null;
@@ -89,7 +104,7 @@ final class MemorySources implements AutoCloseable {
         return workingSet != null ? workingSet : memory;
     }
 
-    /** The memory file: the raw file or the .sabre snapshot. */
+    /** The memory file: the raw file or the .sabre snapshot; null for a snapshot in a store. */
     Path memoryPath() {
         return memoryFile;
     }

@@ -79,8 +79,10 @@ public final class PageFaultHandler implements AutoCloseable {
         try {
             listener = bind(config.socket());
             PageFaultHandler handler = new PageFaultHandler(config, sources, listener);
-            config.log().printf("sabre handler: serving %s (%d MiB, %s) with strategy %s on %s%n", config.memory(),
-                    sources.memorySize() >> 20, sources.snapshot() != null ? "sabre snapshot" : "raw memory file",
+            config.log().printf("sabre handler: serving %s (%d MiB, %s) with strategy %s on %s%n",
+                    config.store() != null ? config.store() : config.memory(), sources.memorySize() >> 20,
+                    sources.storeSnapshot() != null ? "snapshot store" : sources.snapshot() != null ? "sabre snapshot"
+                            : "raw memory file",
                     config.strategy(), config.socket());
             return handler;
         } catch (IOException | RuntimeException e) {

@@ -6,7 +6,9 @@ import java.io.IOException;
 /**
  * {@code reap} and {@code reap-compressed}: the recorded working set is installed in the background as soon
  * as the VMM is connected, raw (REAP) or compressed (Sabre's REAP compressed); faults are served from the
- * working set first, then from the memory, and pull the chunk they need to the front of the prefetch.
+ * working set first, then from the memory, and pull the chunk they need to the front of the prefetch. From a
+ * snapshot store, the working set is the one pushed with the snapshot, fetched with parallel ranged requests
+ * and installed as it arrives.
  */
 final class ReapStrategy implements StrategyPolicy {
     private final boolean compressed;
@@ -18,6 +20,17 @@ final class ReapStrategy implements StrategyPolicy {
     @Override
     public MemorySources open(HandlerConfig config) throws IOException {
         String name = compressed ? "reap-compressed" : "reap";
+        if (config.store() != null) {
+            if (!compressed) {
+                throw new IOException("a store keeps working sets compressed: restore " + config.store()
+                        + " with reap-compressed");
+            }
+            if (config.workingSet() != null) {
+                throw new IOException("--ws " + config.workingSet() + ": the working set of " + config.store()
+                        + " is in the store");
+            }
+            return MemorySources.open(null, null, config);
+        }
         if (config.workingSet() == null) {
             throw new IOException("strategy " + name + " needs --ws FILE (the recorded working set)");
         }
@@ -40,6 +53,10 @@ final class ReapStrategy implements StrategyPolicy {
 
     @Override
     public void ready(Session session) throws IOException {
-        session.prefetch(session.sources().workingSet().reader());
+        if (session.sources().storeSnapshot() != null) {
+            session.prefetchStoredWorkingSet(session.sources().storeSnapshot());
+        } else {
+            session.prefetch(session.sources().workingSet().reader());
+        }
     }
 }

@@ -10,6 +10,10 @@ import java.io.IOException;
 final class SabreStrategy implements StrategyPolicy {
     @Override
     public MemorySources open(HandlerConfig config) throws IOException {
+        if (config.store() != null) {
+            throw new IOException("strategy sabre does not restore from a store yet: restore " + config.store()
+                    + " with lazy or reap-compressed");
+        }
         MemorySources sources = MemorySources.open(config.memory(), null, config);
         if (sources.snapshot() == null) {
             sources.close();

@@ -24,6 +24,7 @@ import dev.sabre.restore.RemovedPages;
 import dev.sabre.restore.RestoreEngine;
 import dev.sabre.restore.RestoreMetrics;
 import dev.sabre.restore.UffdInstaller;
+import dev.sabre.store.StorePages;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -41,6 +42,8 @@ import java.util.function.Consumer;
  */
 final class Session {
     private static final int MAX_EVENTS = 64;
+    /** Ranged requests a working-set prefetch from a store keeps in flight. */
+    private static final int STORE_PREFETCH_REQUESTS = 16;
 
     private final int id;
     private final UnixSocket connection;
@@ -143,7 +146,10 @@ final class Session {
         return out;
     }
 
-    private Path workingSetPath() {
+    private Path workingSetPath() throws IOException {
+        if (config.workingSet() == null && sources.memoryPath() == null) {
+            throw new IOException("no --ws FILE to write the working set of " + config.store() + " to");
+        }
         Path ws = config.workingSet() != null ? config.workingSet() : Path.of(sources.memoryPath() + ".ws.sabre");
         if (id == 1) {
             return ws;
@@ -232,6 +238,26 @@ final class Session {
                 : HugePagePrefetch.start(HugePagePrefetch.unitsOf(reader, guestPageSize), sources.lazy(), installer,
                         guestPageSize, config.restore());
         watch(engine.completion());
+    }
+
+    /**
+     * Installs the working set of a snapshot in a store in the background: parallel ranged requests through
+     * the host cache, each range checked, decoded and installed as it arrives.
+     */
+    void prefetchStoredWorkingSet(StorePages stored) {
+        CompletableFuture<RestoreMetrics> future = new CompletableFuture<>();
+        watch(future);
+        Thread.ofPlatform().daemon().name("sabre-store-prefetch-" + id).start(() -> {
+            try {
+                StorePages.PrefetchResult r = stored.prefetchWorkingSet(installer, STORE_PREFETCH_REQUESTS);
+                log("working set from the store: %d pages in %d ranged requests, %d bytes fetched", r.pages(), r.requests(),
+                        r.fetchedBytes());
+                future.complete(new RestoreMetrics(0, 0, 0, 0, 0, r.nanos() / 1000, r.fetchedBytes(), r.bytesInstalled(),
+                        stored.manifest().wsFrameCount(), STORE_PREFETCH_REQUESTS, false));
+            } catch (Throwable t) {
+                future.completeExceptionally(t);
+            }
+        });
     }
 
     /** Installs the whole memory in the background: the snapshot through the engine, a raw file directly. */

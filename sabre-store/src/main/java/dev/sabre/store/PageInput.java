@@ -36,7 +36,7 @@ public interface PageInput extends AutoCloseable {
     void close() throws IOException;
 
     /** Opens {@code file}: a .sabre snapshot when it starts with the snapshot magic, else raw memory ({@code diff}: a sparse Diff file). */
-    static PageInput open(Path file, boolean diff) throws IOException {
+    public static PageInput open(Path file, boolean diff) throws IOException {
         if (PageSource.isSnapshot(file)) {
             if (diff) {
                 throw new IllegalArgumentException(file + " is a .sabre snapshot; --diff is for sparse raw Diff files");

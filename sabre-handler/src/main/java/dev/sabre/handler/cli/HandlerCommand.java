@@ -5,6 +5,8 @@ import dev.sabre.handler.HandlerConfig;
 import dev.sabre.handler.PageFaultHandler;
 import dev.sabre.handler.Strategy;
 import dev.sabre.restore.RestoreOptions;
+import dev.sabre.store.StoreSnapshots;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,8 +28,12 @@ public final class HandlerCommand implements Callable<Integer> {
     @Option(names = "--socket", paramLabel = "PATH", description = "Unix socket VMMs connect to (created mode 0600).")
     Path socket;
 
-    @Option(names = "--snapshot", paramLabel = "FILE", description = "Guest memory: a raw memory file or a .sabre snapshot.")
-    Path snapshot;
+    @Option(names = "--snapshot", paramLabel = "FILE|STORE/NAME",
+            description = "Guest memory: a raw memory file, a .sabre snapshot, or a snapshot in a store (STORE a directory or s3://bucket/prefix; STORE.md).")
+    String snapshot;
+
+    @Option(names = "--endpoint", paramLabel = "URL", description = "S3 endpoint of a store snapshot (default: AWS_ENDPOINT_URL or the SDK's own configuration).")
+    URI endpoint;
 
     @Option(names = "--strategy", paramLabel = "S", description = "lazy, eager, reap-record, reap, reap-compressed or sabre.")
     String strategy;
@@ -73,7 +79,9 @@ public final class HandlerCommand implements Callable<Integer> {
         if (threads != null) {
             restore = restore.withThreads(threads);
         }
-        HandlerConfig config = HandlerConfig.of(socket, snapshot, Strategy.parse(strategy))
+        boolean stored = StoreSnapshots.isStoreReference(snapshot);
+        HandlerConfig config = HandlerConfig.of(socket, stored ? null : Path.of(snapshot), Strategy.parse(strategy))
+                .withStore(stored ? snapshot : null, endpoint)
                 .withWorkingSet(workingSet)
                 .withWorkingSetCodec(codec, wsLevel != null ? wsLevel : 0)
                 .withControl(control).withRestore(restore).withVerify(verify).withKillUnservable(!noKill);
