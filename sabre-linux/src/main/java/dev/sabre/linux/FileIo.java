@@ -86,6 +86,29 @@ public final class FileIo {
         }
     }
 
+    /** File-type bits of mknod(2)'s {@code mode}, or'ed with the permission bits. */
+    public static final int S_IFIFO = 0010000;
+    public static final int S_IFCHR = 0020000;
+    public static final int S_IFBLK = 0060000;
+
+    /**
+     * mknod(2): creates a device node ({@link #S_IFCHR}, {@link #S_IFBLK}) or FIFO ({@link #S_IFIFO}) at
+     * {@code path}; never follows a symbolic link there (the call fails with EEXIST). The umask applies.
+     */
+    public static void mknod(Path path, int mode, int major, int minor) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.check("mknod(" + path + ")", Libc.mknod(arena.allocateFrom(path.toString()), mode,
+                    makedev(major, minor)));
+        }
+    }
+
+    /** glibc's makedev(3): the 64-bit dev_t for a major and minor number. */
+    static long makedev(int major, int minor) {
+        long ma = major & 0xffffffffL;
+        long mi = minor & 0xffffffffL;
+        return ((ma & 0xfffff000L) << 32) | ((ma & 0xfffL) << 8) | ((mi & 0xffffff00L) << 12) | (mi & 0xffL);
+    }
+
     /** open(2) without a mode, for flags without {@link #O_CREAT}. */
     public static int open(Path path, int flags) throws LinuxException {
         return open(path, flags, 0);

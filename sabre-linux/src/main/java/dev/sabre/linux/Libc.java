@@ -81,6 +81,7 @@ final class Libc {
         static final MethodHandle IOCTL_PTR = withErrno("ioctl", 2, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
         static final MethodHandle IOCTL_LONG = withErrno("ioctl", 2, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
         static final MethodHandle SYSCALL1 = withErrno("syscall", 1, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+        static final MethodHandle MKNOD = withErrno("mknod", -1, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
     }
 
     /** Virtual memory and the native copy, compare and fill. */
@@ -372,6 +373,15 @@ final class Libc {
         MemorySegment st = callState();
         try {
             return result(st, (int) Io.PIPE2.invokeExact(st, fds, flags));
+        } catch (Throwable t) {
+            throw propagate(t);
+        }
+    }
+
+    static int mknod(MemorySegment path, int mode, long dev) {
+        MemorySegment st = callState();
+        try {
+            return result(st, (int) Io.MKNOD.invokeExact(st, path, mode, dev));
         } catch (Throwable t) {
             throw propagate(t);
         }
