@@ -102,6 +102,27 @@ public final class FileIo {
         }
     }
 
+    private static final int AT_FDCWD = -100;
+    private static final int AT_SYMLINK_NOFOLLOW = 0x100;
+
+    /**
+     * utimensat(2) with AT_SYMLINK_NOFOLLOW: sets the access and modification times of {@code path} itself,
+     * also when it is a symbolic link, FIFO or device node. Unlike {@code java.nio}'s setTimes, it never opens
+     * the file (opening a FIFO blocks until a writer comes; opening a device can have effects).
+     */
+    public static void setTimes(Path path, java.time.Instant accessed, java.time.Instant modified)
+            throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment times = arena.allocate(JAVA_LONG, 4); // struct timespec[2]
+            times.setAtIndex(JAVA_LONG, 0, accessed.getEpochSecond());
+            times.setAtIndex(JAVA_LONG, 1, accessed.getNano());
+            times.setAtIndex(JAVA_LONG, 2, modified.getEpochSecond());
+            times.setAtIndex(JAVA_LONG, 3, modified.getNano());
+            Libc.check("utimensat(" + path + ")", Libc.utimensat(AT_FDCWD, arena.allocateFrom(path.toString()),
+                    times, AT_SYMLINK_NOFOLLOW));
+        }
+    }
+
     /** glibc's makedev(3): the 64-bit dev_t for a major and minor number. */
     static long makedev(int major, int minor) {
         long ma = major & 0xffffffffL;

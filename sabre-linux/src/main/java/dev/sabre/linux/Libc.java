@@ -82,6 +82,8 @@ final class Libc {
         static final MethodHandle IOCTL_LONG = withErrno("ioctl", 2, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
         static final MethodHandle SYSCALL1 = withErrno("syscall", 1, JAVA_LONG, JAVA_LONG, JAVA_LONG);
         static final MethodHandle MKNOD = withErrno("mknod", -1, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MethodHandle UTIMENSAT =
+                withErrno("utimensat", -1, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
     }
 
     /** Virtual memory and the native copy, compare and fill. */
@@ -382,6 +384,15 @@ final class Libc {
         MemorySegment st = callState();
         try {
             return result(st, (int) Io.MKNOD.invokeExact(st, path, mode, dev));
+        } catch (Throwable t) {
+            throw propagate(t);
+        }
+    }
+
+    static int utimensat(int dirFd, MemorySegment path, MemorySegment times, int flags) {
+        MemorySegment st = callState();
+        try {
+            return result(st, (int) Io.UTIMENSAT.invokeExact(st, dirFd, path, times, flags));
         } catch (Throwable t) {
             throw propagate(t);
         }
