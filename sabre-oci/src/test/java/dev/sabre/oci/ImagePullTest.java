@@ -36,6 +36,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Pulls hand-made images through a real registry (Debian's docker-registry, started here), OCI layouts and
@@ -345,6 +348,69 @@ class ImagePullTest {
         assertEquals(0, p.waitFor());
         assertTrue(hash.startsWith("$2"), hash);
         return hash;
+    }
+
+    /**
+     * Hostile layers, each with the message that must refuse it. The root is built at
+     * {@code DIR/out/.image.tmp-ID/rootfs}, so {@code ../../../outside} is {@code DIR/outside}.
+     */
+    static Stream<Arguments> hostileLayers() {
+        return Stream.of(
+                Arguments.of("dot-dot entry", List.of(layer(GZIP, file("../../../outside/sentinel", "pwned"))),
+                        "entry '../../../outside/sentinel': '..' component refused"),
+                Arguments.of("absolute entry", List.of(layer(GZIP, file("@OUTSIDE@/abs", "pwned"))),
+                        "entry '@OUTSIDE@/abs': absolute path refused"),
+                Arguments.of("hard link to outside", List.of(layer(GZIP,
+                                hardlink("stolen", "../../../outside/sentinel"))),
+                        "entry 'stolen': hard link target: '..' component refused"),
+                Arguments.of("hard link to an absolute path", List.of(layer(GZIP,
+                                hardlink("stolen", "@OUTSIDE@/sentinel"))),
+                        "entry 'stolen': hard link target: absolute path refused"),
+                Arguments.of("write through a symlink out", List.of(layer(GZIP,
+                                symlink("up", "../../../outside"), file("up/pwned", "pwned"))),
+                        "entry 'up/pwned': a symbolic link on the way climbs out of the image root"),
+                Arguments.of("write through a lower layer's symlink out", List.of(
+                                layer(GZIP, symlink("up", "../../../outside")),
+                                layer(GZIP, file("up/pwned", "pwned"))),
+                        "entry 'up/pwned': a symbolic link on the way climbs out of the image root"),
+                Arguments.of("absolute symlink climbing out", List.of(layer(GZIP,
+                                symlink("evil", "/../../../outside"), file("evil/pwned", "pwned"))),
+                        "entry 'evil/pwned': a symbolic link on the way climbs out of the image root"),
+                Arguments.of("chain of symlinks out", List.of(layer(GZIP,
+                                symlink("a", "b"), symlink("b", "../../../outside"), file("a/pwned", "pwned"))),
+                        "entry 'a/pwned': a symbolic link on the way climbs out of the image root"),
+                Arguments.of("hard link through a symlink out", List.of(layer(GZIP,
+                                symlink("up", "../../../outside"), hardlink("h", "up/sentinel"))),
+                        "entry 'h': hard link target: a symbolic link on the way climbs out of the image root"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("hostileLayers")
+    void hostileLayerEntriesAreRefusedAndNothingIsWrittenOutsideTheRoot(String name, List<TestImages.Layer> layers,
+                                                                       String expected) throws Exception {
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Files.writeString(outside.resolve("sentinel"), "safe");
+        Path out = Files.createDirectories(dir.resolve("out"));
+        List<TestImages.Layer> resolved = layers.stream().map(l -> new TestImages.Layer(l.compression(),
+                l.entries().stream().map(e -> new TestImages.Entry(e.name().replace("@OUTSIDE@", outside.toString()),
+                        e.type(), e.mode(), e.uid(), e.gid(), e.time(), e.content(),
+                        e.link() == null ? null : e.link().replace("@OUTSIDE@", outside.toString()),
+                        e.major(), e.minor())).toList())).toList();
+        TestImages.Layout layout = new TestImages.Layout(dir.resolve("layout"));
+        layout.tag("v1", layout.image(List.of("/x"), "amd64", resolved.toArray(TestImages.Layer[]::new)));
+        String repo = "sabre/hostile-" + name.replace(' ', '-').replace("'", "") + ":v1";
+        String ref = registry.push("oci:" + layout.dir + ":v1", repo, null, false);
+
+        OciException e = assertThrows(OciException.class, () -> puller().pull(ref, out.resolve("image")));
+        assertTrue(e.getMessage().matches("image \\Q" + ref + "\\E: layer sha256:[0-9a-f]{12}: .*"), e.getMessage());
+        assertTrue(e.getMessage().contains(expected.replace("@OUTSIDE@", outside.toString())), e.getMessage());
+        assertEquals("safe", Files.readString(outside.resolve("sentinel")));
+        try (Stream<Path> s = Files.list(outside)) {
+            assertEquals(List.of(outside.resolve("sentinel")), s.toList());
+        }
+        try (Stream<Path> s = Files.list(out)) {
+            assertEquals(List.of(), s.toList(), "neither the image nor its temporary directory is left");
+        }
     }
 
     static void assertNoTemporaries(Path in) throws IOException {
