@@ -11,6 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The image cache: one OCI image layout directory whose {@code blobs/sha256/} holds every manifest, config
@@ -49,6 +52,16 @@ public final class BlobStore {
 
     public boolean has(Digest digest) {
         return Files.isRegularFile(path(digest));
+    }
+
+    /** The digests of every blob in the store. */
+    Set<Digest> digests() {
+        try (Stream<Path> files = Files.list(layout.resolve("blobs").resolve("sha256"))) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.matches("[0-9a-f]{64}"))
+                    .map(Digest::new).collect(Collectors.toSet());
+        } catch (IOException e) {
+            throw new OciException("image cache " + layout + ": cannot list blobs: " + e.getMessage(), e);
+        }
     }
 
     /** Reads a small blob (manifest, config), checking its size against {@code expectedSize} (or -1) and its digest. */

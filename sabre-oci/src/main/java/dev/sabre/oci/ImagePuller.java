@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.zip.GZIPInputStream;
@@ -98,12 +99,14 @@ public final class ImagePuller {
         long bytesFetched;
         long fetchNanos;
         try (BlobStore.Lock ignored = store.lock()) {
+            // A local image is copied into the store while it is resolved: what it lacked then was fetched.
+            Set<Digest> before = ref.transport() == ImageRef.Transport.REGISTRY ? null : store.digests();
             resolved = resolve(ref);
             long resolvedAt = System.nanoTime();
-            List<Descriptor> missing = missing(resolved.manifest());
+            List<Descriptor> missing = missing(resolved.manifest(), before);
             fetched = missing.size();
             bytesFetched = missing.stream().mapToLong(Descriptor::size).sum();
-            if (!missing.isEmpty()) {
+            if (!missing.isEmpty() && before == null) {
                 options.progress().accept("fetching " + missing.size() + " blobs (" + bytesFetched + " bytes) of " + ref);
                 skopeo.copy(ref.skopeoName(resolved.digest()), tlsVerify(ref), store.skopeoName(cacheTag(resolved.digest())),
                         ref.text());
@@ -197,12 +200,13 @@ public final class ImagePuller {
         throw new OciException("image " + ref + ": manifest " + digest.shortForm() + " is an index inside an index");
     }
 
-    private List<Descriptor> missing(Manifests.Manifest manifest) {
+    /** The image's blobs the store lacks now, or lacked in {@code before} when that is given. */
+    private List<Descriptor> missing(Manifests.Manifest manifest, Set<Digest> before) {
         Map<Digest, Descriptor> missing = new LinkedHashMap<>();
         List<Descriptor> all = new ArrayList<>(manifest.layers());
         all.add(manifest.config());
         for (Descriptor d : all) {
-            if (!store.has(d.digest())) {
+            if (before != null ? !before.contains(d.digest()) : !store.has(d.digest())) {
                 missing.putIfAbsent(d.digest(), d);
             }
         }

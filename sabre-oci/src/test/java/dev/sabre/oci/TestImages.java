@@ -16,79 +16,78 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Hand-made OCI image layouts for the tests: layers written entry by entry (so hostile entries can be
  * made too), compressed as asked, with a config and a manifest, tagged in {@code index.json}.
  */
-final class TestImages {
+public final class TestImages {
     private TestImages() {
     }
 
-    static final Instant TIME = Instant.parse("2024-05-01T12:00:00Z");
+    public static final Instant TIME = Instant.parse("2024-05-01T12:00:00Z");
 
     /** One tar entry; {@code type} is a TarConstants link flag. */
-    record Entry(String name, byte type, int mode, int uid, int gid, Instant time, String content, String link,
+    public record Entry(String name, byte type, int mode, int uid, int gid, Instant time, String content, String link,
                  int major, int minor) {
-        Entry mode(int m) {
+        public Entry mode(int m) {
             return new Entry(name, type, m, uid, gid, time, content, link, major, minor);
         }
 
-        Entry owner(int u, int g) {
+        public Entry owner(int u, int g) {
             return new Entry(name, type, mode, u, g, time, content, link, major, minor);
         }
 
-        Entry time(Instant t) {
+        public Entry time(Instant t) {
             return new Entry(name, type, mode, uid, gid, t, content, link, major, minor);
         }
     }
 
-    static Entry file(String name, String content) {
+    public static Entry file(String name, String content) {
         return new Entry(name, TarConstants.LF_NORMAL, 0644, 0, 0, TIME, content, null, 0, 0);
     }
 
-    static Entry dir(String name) {
+    public static Entry dir(String name) {
         return new Entry(name, TarConstants.LF_DIR, 0755, 0, 0, TIME, null, null, 0, 0);
     }
 
-    static Entry symlink(String name, String target) {
+    public static Entry symlink(String name, String target) {
         return new Entry(name, TarConstants.LF_SYMLINK, 0777, 0, 0, TIME, null, target, 0, 0);
     }
 
-    static Entry hardlink(String name, String target) {
+    public static Entry hardlink(String name, String target) {
         return new Entry(name, TarConstants.LF_LINK, 0644, 0, 0, TIME, null, target, 0, 0);
     }
 
-    static Entry charDevice(String name, int major, int minor) {
+    public static Entry charDevice(String name, int major, int minor) {
         return new Entry(name, TarConstants.LF_CHR, 0666, 0, 0, TIME, null, null, major, minor);
     }
 
-    static Entry fifo(String name) {
+    public static Entry fifo(String name) {
         return new Entry(name, TarConstants.LF_FIFO, 0600, 0, 0, TIME, null, null, 0, 0);
     }
 
-    static Entry whiteout(String path) {
+    public static Entry whiteout(String path) {
         int slash = path.lastIndexOf('/');
         return file(path.substring(0, slash + 1) + ".wh." + path.substring(slash + 1), "");
     }
 
-    static Entry opaque(String dir) {
+    public static Entry opaque(String dir) {
         return file(dir + "/.wh..wh..opq", "");
     }
 
-    enum Compression { NONE, GZIP, ZSTD }
+    public enum Compression { NONE, GZIP, ZSTD }
 
     /** A layer: its entries and how its blob is compressed. */
-    record Layer(Compression compression, List<Entry> entries) {
+    public record Layer(Compression compression, List<Entry> entries) {
     }
 
-    static Layer layer(Compression compression, Entry... entries) {
+    public static Layer layer(Compression compression, Entry... entries) {
         return new Layer(compression, List.of(entries));
     }
 
-    static byte[] tar(List<Entry> entries) throws IOException {
+    public static byte[] tar(List<Entry> entries) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {
             out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
@@ -120,7 +119,7 @@ final class TestImages {
         return bytes.toByteArray();
     }
 
-    static byte[] compress(byte[] tar, Compression compression) throws IOException {
+    public static byte[] compress(byte[] tar, Compression compression) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (OutputStream out = switch (compression) {
             case NONE -> bytes;
@@ -133,17 +132,17 @@ final class TestImages {
     }
 
     /** An OCI image layout directory being written. */
-    static final class Layout {
-        final Path dir;
+    public static final class Layout {
+        public final Path dir;
         private final JsonArray index = new JsonArray();
 
-        Layout(Path dir) throws IOException {
+        public Layout(Path dir) throws IOException {
             this.dir = dir;
             Files.createDirectories(dir.resolve("blobs/sha256"));
             Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
         }
 
-        JsonObject blob(String mediaType, byte[] bytes) throws IOException {
+        public JsonObject blob(String mediaType, byte[] bytes) throws IOException {
             Digest digest = Digest.of(bytes);
             Files.write(dir.resolve("blobs/sha256").resolve(digest.hex()), bytes);
             JsonObject d = new JsonObject();
@@ -154,7 +153,7 @@ final class TestImages {
         }
 
         /** Writes an image (config with the given Cmd, or none when null) and returns its manifest descriptor. */
-        JsonObject image(List<String> cmd, String architecture, Layer... layers) throws IOException {
+        public JsonObject image(List<String> cmd, String architecture, Layer... layers) throws IOException {
             JsonArray layerDescriptors = new JsonArray();
             JsonArray diffIds = new JsonArray();
             for (Layer layer : layers) {
@@ -200,7 +199,7 @@ final class TestImages {
         }
 
         /** Tags a manifest (or index) descriptor in index.json. */
-        Layout tag(String tag, JsonObject descriptor) throws IOException {
+        public Layout tag(String tag, JsonObject descriptor) throws IOException {
             JsonObject entry = descriptor.deepCopy();
             JsonObject annotations = new JsonObject();
             annotations.addProperty("org.opencontainers.image.ref.name", tag);
@@ -215,7 +214,7 @@ final class TestImages {
         }
 
         /** Writes an image index over {@code manifests} as a blob and returns its descriptor. */
-        JsonObject index(JsonObject... manifests) throws IOException {
+        public JsonObject index(JsonObject... manifests) throws IOException {
             JsonArray list = new JsonArray();
             for (JsonObject m : manifests) {
                 list.add(m);
@@ -226,9 +225,5 @@ final class TestImages {
             json.add("manifests", list);
             return blob(Manifests.OCI_INDEX, json.toString().getBytes(StandardCharsets.UTF_8));
         }
-    }
-
-    static List<String> list(String... values) {
-        return new ArrayList<>(List.of(values));
     }
 }
