@@ -1,5 +1,6 @@
-package dev.sabre.cli.image;
+package dev.sabre.cli;
 
+import static dev.sabre.cli.CommandLineTest.sabre;
 import static dev.sabre.oci.TestImages.Compression.GZIP;
 import static dev.sabre.oci.TestImages.dir;
 import static dev.sabre.oci.TestImages.file;
@@ -8,11 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.sabre.cli.Main;
 import dev.sabre.oci.TestImages;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,24 +21,6 @@ class ImagePullCommandTest {
     @TempDir
     Path dir;
 
-    record Run(int exit, String out, String err) {
-    }
-
-    private static synchronized Run sabre(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            return new Run(Main.run(args), o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
     @Test
     void pullsALayoutIntoRootfsAndConfigAndUsesTheCacheTheSecondTime() throws Exception {
         TestImages.Layout layout = new TestImages.Layout(dir.resolve("layout"));
@@ -49,18 +28,18 @@ class ImagePullCommandTest {
                 layer(GZIP, dir("srv"), file("srv/server.py", "print('hi')\n"))));
         String cache = dir.resolve("cache").toString();
 
-        Run first = sabre("image", "pull", "--cache", cache, "oci:" + layout.dir + ":v1", dir.resolve("fn").toString());
+        CommandLineTest.Run first = sabre("image", "pull", "--cache", cache, "oci:" + layout.dir + ":v1", dir.resolve("fn").toString());
         assertEquals(0, first.exit(), first.err());
         assertTrue(first.out().contains("blobs: 2 fetched"), first.out());
         assertTrue(first.out().contains("process: /usr/bin/python3 server.py (in /srv) as 1000:1000"), first.out());
         assertEquals("print('hi')\n", Files.readString(dir.resolve("fn/rootfs/srv/server.py")));
         assertTrue(Files.readString(dir.resolve("fn/config.json")).contains("\"Cmd\":[\"/usr/bin/python3\",\"server.py\"]"));
 
-        Run again = sabre("image", "pull", "--cache", cache, "oci:" + layout.dir + ":v1", dir.resolve("fn2").toString());
+        CommandLineTest.Run again = sabre("image", "pull", "--cache", cache, "oci:" + layout.dir + ":v1", dir.resolve("fn2").toString());
         assertEquals(0, again.exit(), again.err());
         assertTrue(again.out().contains("blobs: 0 fetched"), again.out());
 
-        Run taken = sabre("image", "pull", "--cache", cache, "oci:" + layout.dir + ":v1", dir.resolve("fn").toString());
+        CommandLineTest.Run taken = sabre("image", "pull", "--cache", cache, "oci:" + layout.dir + ":v1", dir.resolve("fn").toString());
         assertEquals(1, taken.exit());
         assertEquals("sabre pull: image oci:" + layout.dir + ":v1: destination " + dir.resolve("fn") + " is not empty\n",
                 taken.err());
@@ -68,7 +47,7 @@ class ImagePullCommandTest {
 
     @Test
     void aBadReferenceIsOneLine() {
-        Run run = sabre("image", "pull", "python_list", dir.resolve("x").toString());
+        CommandLineTest.Run run = sabre("image", "pull", "python_list", dir.resolve("x").toString());
         assertEquals(1, run.exit());
         assertEquals("sabre pull: image python_list: name the registry, as in host:port/repository:tag\n", run.err());
         assertFalse(Files.exists(dir.resolve("x")));
