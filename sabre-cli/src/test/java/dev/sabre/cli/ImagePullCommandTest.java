@@ -47,7 +47,8 @@ class ImagePullCommandTest {
 
     @Test
     void aBadReferenceIsOneLine() {
-        CommandLineTest.Run run = sabre("image", "pull", "python_list", dir.resolve("x").toString());
+        CommandLineTest.Run run = sabre("image", "pull", "--cache", dir.resolve("cache").toString(), "python_list",
+                dir.resolve("x").toString());
         assertEquals(1, run.exit());
         assertEquals("sabre pull: image python_list: name the registry, as in host:port/repository:tag\n", run.err());
         assertFalse(Files.exists(dir.resolve("x")));

@@ -73,7 +73,7 @@ public final class ImagePuller {
     public ImagePuller(BlobStore store, Options options) {
         this.store = store;
         this.options = options;
-        this.skopeo = new Skopeo("skopeo", options.authFile(), options.timeout());
+        this.skopeo = new Skopeo(options.authFile(), options.timeout());
     }
 
     /** The default image cache: {@code $SABRE_CACHE/oci}, else {@code ~/.cache/sabre/oci}. */

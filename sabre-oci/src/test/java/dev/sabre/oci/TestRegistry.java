@@ -17,11 +17,11 @@ import java.util.regex.Pattern;
  * loopback port, storing under a temporary directory, optionally behind htpasswd (basic) auth. Its access
  * log tells which blobs were really fetched. Stopped by {@link #close()}.
  */
-final class TestRegistry implements AutoCloseable {
+public final class TestRegistry implements AutoCloseable {
     private static final Pattern BLOB_GET =
             Pattern.compile("\"GET /v2/[^ ]+/blobs/(sha256:[0-9a-f]{64}) HTTP/1\\.1\" 200");
 
-    final String host;
+    public final String host;
     final Path storage;
     private final Path log;
     private final Process process;
@@ -34,7 +34,7 @@ final class TestRegistry implements AutoCloseable {
     }
 
     /** Starts a registry; {@code htpasswd} (a file of user:bcrypt lines) turns on basic auth, null leaves it off. */
-    static TestRegistry start(Path dir, Path htpasswd) throws Exception {
+    public static TestRegistry start(Path dir, Path htpasswd) throws Exception {
         int port;
         try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = socket.getLocalPort();
@@ -81,7 +81,7 @@ final class TestRegistry implements AutoCloseable {
     }
 
     /** The digests of the blobs this registry has served so far (one element per successful GET). */
-    List<String> blobGets() throws IOException {
+    public List<String> blobGets() throws IOException {
         List<String> gets = new ArrayList<>();
         Matcher m = BLOB_GET.matcher(Files.readString(log));
         while (m.find()) {
@@ -91,7 +91,7 @@ final class TestRegistry implements AutoCloseable {
     }
 
     /** Pushes {@code source} (any skopeo name) to {@code repo:tag} here; {@code authFile} may be null. */
-    String push(String source, String repoAndTag, Path authFile, boolean all) throws Exception {
+    public String push(String source, String repoAndTag, Path authFile, boolean all) throws Exception {
         List<String> command = new ArrayList<>(List.of("skopeo", "copy", "--quiet", "--dest-tls-verify=false"));
         if (all) {
             command.add("--all");
@@ -105,7 +105,7 @@ final class TestRegistry implements AutoCloseable {
         return host + "/" + repoAndTag;
     }
 
-    static void run(List<String> command) throws Exception {
+    public static void run(List<String> command) throws Exception {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {

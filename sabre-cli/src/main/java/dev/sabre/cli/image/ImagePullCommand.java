@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -22,14 +23,8 @@ public final class ImagePullCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "DIR", description = "Destination: must not exist, or be empty.")
     Path destination;
 
-    @Option(names = "--insecure-registry",
-            description = "Allow plain http and unverified TLS for a registry that is not on this machine "
-                    + "(loopback registries always may).")
-    boolean insecure;
-
-    @Option(names = "--authfile", paramLabel = "FILE",
-            description = "Registry credentials as 'skopeo login' / 'podman login' write them (default: theirs).")
-    Path authFile;
+    @Mixin
+    RegistryOptions registry;
 
     @Option(names = "--cache", paramLabel = "DIR", description = "Blob cache (an OCI layout directory).")
     Path cache;
@@ -38,7 +33,7 @@ public final class ImagePullCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         BlobStore store = cache != null ? new BlobStore(cache) : ImagePuller.defaultStore();
         ImagePuller puller = new ImagePuller(store, ImagePuller.Options.defaults()
-                .withInsecureRegistry(insecure).withAuthFile(authFile)
+                .withInsecureRegistry(registry.insecure).withAuthFile(registry.authFile)
                 .withProgress(message -> System.err.println("sabre image pull: " + message)));
         ImagePuller.Pulled pulled = puller.pull(reference, destination);
         ImagePuller.Stats s = pulled.stats();
