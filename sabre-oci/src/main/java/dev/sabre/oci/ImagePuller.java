@@ -34,21 +34,27 @@ import java.util.zip.GZIPInputStream;
  */
 public final class ImagePuller {
     /** How to reach registries. */
-    public record Options(boolean insecureRegistry, Path authFile, Duration timeout, Consumer<String> progress) {
+    /** How to reach registries, and how much an image may unpack to ({@code maxBytes} of regular files). */
+    public record Options(boolean insecureRegistry, Path authFile, Duration timeout, long maxBytes,
+                          Consumer<String> progress) {
         public static Options defaults() {
-            return new Options(false, null, Duration.ofMinutes(30), message -> { });
+            return new Options(false, null, Duration.ofMinutes(30), Long.MAX_VALUE, message -> { });
         }
 
         public Options withInsecureRegistry(boolean insecure) {
-            return new Options(insecure, authFile, timeout, progress);
+            return new Options(insecure, authFile, timeout, maxBytes, progress);
         }
 
         public Options withAuthFile(Path file) {
-            return new Options(insecureRegistry, file, timeout, progress);
+            return new Options(insecureRegistry, file, timeout, maxBytes, progress);
+        }
+
+        public Options withMaxBytes(long limit) {
+            return new Options(insecureRegistry, authFile, timeout, limit, progress);
         }
 
         public Options withProgress(Consumer<String> sink) {
-            return new Options(insecureRegistry, authFile, timeout, sink);
+            return new Options(insecureRegistry, authFile, timeout, maxBytes, sink);
         }
     }
 
@@ -134,7 +140,7 @@ public final class ImagePuller {
         LayerApplier.Totals totals;
         try {
             Path rootfs = Files.createDirectories(tmp.resolve("rootfs"));
-            LayerApplier applier = new LayerApplier(rootfs, LayerApplier.runningAsRoot());
+            LayerApplier applier = new LayerApplier(rootfs, LayerApplier.runningAsRoot(), options.maxBytes());
             for (int i = 0; i < manifest.layers().size(); i++) {
                 Descriptor layer = manifest.layers().get(i);
                 options.progress().accept("applying layer " + (i + 1) + "/" + manifest.layers().size() + " "

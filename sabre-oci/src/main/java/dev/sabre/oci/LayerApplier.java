@@ -22,8 +22,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -47,16 +49,22 @@ final class LayerApplier {
 
     private final Path root;
     private final boolean privileged;
+    private final long maxBytes;
     private long bytesWritten;
+    // Directories already resolved, by entry path: most entries share their parent with the one before.
+    // Emptied whenever anything is deleted, since a deletion may change what a path resolves to.
+    private final Map<List<String>, Path> resolvedDirectories = new HashMap<>();
     private long skippedPrivileged;
 
     /** Totals over every layer applied so far. */
     record Totals(long bytesWritten, long skippedPrivileged) {
     }
 
-    LayerApplier(Path root, boolean privileged) {
+    /** {@code maxBytes} bounds the bytes of regular files over all layers (a small layer can inflate hugely). */
+    LayerApplier(Path root, boolean privileged, long maxBytes) {
         this.root = root.toAbsolutePath().normalize();
         this.privileged = privileged;
+        this.maxBytes = maxBytes;
     }
 
     /** True when this process may chown and mknod (it runs as root). */
@@ -105,7 +113,7 @@ final class LayerApplier {
                 if (parent != null && base.equals(OPAQUE)) {
                     hideLower(parent, written, at);
                 } else if (parent != null && !hidden.startsWith(WHITEOUT)) { // other .wh..wh.*: aufs internals
-                    deleteTree(parent.resolve(hidden), at);
+                    delete(parent.resolve(hidden), at);
                 }
                 continue;
             }
@@ -136,7 +144,7 @@ final class LayerApplier {
         if (entry.isDirectory()) {
             if (existing == null || !existing.isDirectory()) {
                 if (existing != null) {
-                    Files.delete(target);
+                    delete(target, at);
                 }
                 Files.createDirectory(target);
             }
@@ -145,7 +153,7 @@ final class LayerApplier {
         }
         if (existing != null) {
             // A non-directory replaces whatever is there; an existing symbolic link is removed, not followed.
-            deleteTree(target, at);
+            delete(target, at);
         }
         if (entry.isSymbolicLink()) {
             Files.createSymbolicLink(target, Path.of(entry.getLinkName()));
@@ -178,11 +186,23 @@ final class LayerApplier {
         } else if (entry.isFile()) { // after the devices: isFile() is true for them too
             try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE)) {
-                bytesWritten += in.transferTo(out);
+                copyBounded(in, out, at);
             }
             setMetadata(target, entry, at);
         } else {
             throw new OciException(at + ": unsupported tar entry type");
+        }
+    }
+
+    private void copyBounded(InputStream in, OutputStream out, String at) throws IOException {
+        byte[] buffer = new byte[64 * 1024];
+        int n;
+        while ((n = in.read(buffer)) > 0) {
+            if (bytesWritten + n > maxBytes) {
+                throw new OciException(at + ": the image's files exceed the limit of " + maxBytes + " bytes");
+            }
+            out.write(buffer, 0, n);
+            bytesWritten += n;
         }
     }
 
@@ -239,6 +259,18 @@ final class LayerApplier {
      * {@code create}, else the result is null. A link that climbs out of the root is refused.
      */
     private Path resolve(List<String> components, boolean create, String at) throws IOException {
+        Path known = resolvedDirectories.get(components);
+        if (known != null) {
+            return known;
+        }
+        Path resolved = walk(components, create, at);
+        if (resolved != null) {
+            resolvedDirectories.put(List.copyOf(components), resolved);
+        }
+        return resolved;
+    }
+
+    private Path walk(List<String> components, boolean create, String at) throws IOException {
         Path current = root;
         Deque<String> todo = new ArrayDeque<>(components);
         int links = 0;
@@ -289,7 +321,7 @@ final class LayerApplier {
         try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
             for (Path child : children) {
                 if (!written.contains(child)) {
-                    deleteTree(child, at);
+                    delete(child, at);
                 } else if (Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
                     hideLower(child, written, at);
                 }
@@ -303,6 +335,11 @@ final class LayerApplier {
         } catch (IOException e) {
             return null;
         }
+    }
+
+    private void delete(Path path, String at) {
+        resolvedDirectories.clear();
+        deleteTree(path, at);
     }
 
     /** Deletes a file or tree without following symbolic links; nothing there is fine. */

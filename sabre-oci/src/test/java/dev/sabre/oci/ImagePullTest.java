@@ -250,6 +250,25 @@ class ImagePullTest {
     }
 
     @Test
+    void anImageThatUnpacksBeyondTheLimitIsRefused() throws Exception {
+        TestImages.Layout layout = new TestImages.Layout(dir.resolve("bomb"));
+        // 2 MiB of zeros compress to a few KiB.
+        layout.tag("v1", layout.image(List.of("/x"), "amd64", layer(GZIP, file("small", "ok"),
+                file("zeros", "\0".repeat(2 << 20)))));
+        ImagePuller limited = new ImagePuller(new BlobStore(dir.resolve("cache")),
+                ImagePuller.Options.defaults().withMaxBytes(1 << 20));
+        OciException e = assertThrows(OciException.class,
+                () -> limited.pull("oci:" + layout.dir + ":v1", dir.resolve("out")));
+        assertTrue(e.getMessage().endsWith(": entry 'zeros': the image's files exceed the limit of 1048576 bytes"),
+                e.getMessage());
+        assertFalse(Files.exists(dir.resolve("out")));
+        assertNoTemporaries(dir);
+        ImagePuller roomy = new ImagePuller(new BlobStore(dir.resolve("cache")),
+                ImagePuller.Options.defaults().withMaxBytes(3 << 20));
+        assertEquals((2 << 20) + 2, roomy.pull("oci:" + layout.dir + ":v1", dir.resolve("out")).stats().bytesApplied());
+    }
+
+    @Test
     void aLayerCorruptedInTheRegistryOrInTheCacheIsRefusedAndRefetched() throws Exception {
         TestImages.Layout layout = new TestImages.Layout(layouts.resolve("corrupt"));
         JsonObject image = layout.image(List.of("/x"), "amd64", layer(GZIP, file("payload", "the real bytes " + dir)));

@@ -29,11 +29,16 @@ public final class ImagePullCommand implements Callable<Integer> {
     @Option(names = "--cache", paramLabel = "DIR", description = "Blob cache (an OCI layout directory).")
     Path cache;
 
+    @Option(names = "--max-size", paramLabel = "SIZE",
+            description = "Refuse an image whose files add up to more than SIZE (e.g. 4G; default: no limit).")
+    String maxSize;
+
     @Override
     public Integer call() throws IOException {
         BlobStore store = cache != null ? new BlobStore(cache) : ImagePuller.defaultStore();
         ImagePuller puller = new ImagePuller(store, ImagePuller.Options.defaults()
                 .withInsecureRegistry(registry.insecure).withAuthFile(registry.authFile)
+                .withMaxBytes(maxSize == null ? Long.MAX_VALUE : Units.parseBytes(maxSize))
                 .withProgress(message -> System.err.println("sabre image pull: " + message)));
         ImagePuller.Pulled pulled = puller.pull(reference, destination);
         ImagePuller.Stats s = pulled.stats();
