@@ -313,7 +313,7 @@ class ImagePullTest {
     }
 
     @Test
-    void registryErrorsAreOneLineNamingTheImage() throws Exception {
+    void registryErrors404DownAnd500AreOneLineNamingTheImage() throws Exception {
         String unknown = registry.host + "/sabre/nothing:here";
         OciException e = assertThrows(OciException.class, () -> puller().pull(unknown, dir.resolve("a")));
         assertTrue(e.getMessage().startsWith("image " + unknown + ": "), e.getMessage());
@@ -327,7 +327,16 @@ class ImagePullTest {
         e = assertThrows(OciException.class, () -> puller().pull(down, dir.resolve("b")));
         assertTrue(e.getMessage().startsWith("image " + down + ": "), e.getMessage());
         assertTrue(e.getMessage().contains("connection refused"), e.getMessage());
-        assertFalse(Files.exists(dir.resolve("a")) || Files.exists(dir.resolve("b")));
+        // A 500: the registry's record of the tag is broken in its storage.
+        TestImages.Layout layout = new TestImages.Layout(dir.resolve("five"));
+        layout.tag("v1", layout.image(List.of("/x"), "amd64", layer(GZIP, file("a", "a"))));
+        String broken = registry.push("oci:" + layout.dir + ":v1", "sabre/five:v1", null, false);
+        Files.writeString(registry.storage.resolve("docker/registry/v2/repositories/sabre/five/_manifests/tags/v1/current/link"),
+                "sha256:not-a-digest");
+        e = assertThrows(OciException.class, () -> puller().pull(broken, dir.resolve("c")));
+        assertTrue(e.getMessage().startsWith("image " + broken + ": "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("received unexpected HTTP status: 500 Internal Server Error"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("a")) || Files.exists(dir.resolve("b")) || Files.exists(dir.resolve("c")));
     }
 
     @Test
