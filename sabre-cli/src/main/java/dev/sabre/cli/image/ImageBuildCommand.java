@@ -2,7 +2,6 @@ package dev.sabre.cli.image;
 
 import dev.sabre.oci.Buildah;
 import dev.sabre.oci.ImageRef;
-import dev.sabre.vmm.Progress;
 import dev.sabre.vmm.image.Cache;
 import dev.sabre.vmm.image.FunctionCatalog;
 import dev.sabre.vmm.image.FunctionSource;
@@ -40,7 +39,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         long start = System.nanoTime();
-        Progress progress = Progress.stderr();
+        java.util.function.Consumer<String> step = line -> System.err.println("[sabre] " + line);
         FunctionCatalog catalog = FunctionCatalog.locate();
         FunctionSource source = catalog.get(function);
         Path dockerfile = source.dir().resolve("Dockerfile");
@@ -49,19 +48,19 @@ public final class ImageBuildCommand implements Callable<Integer> {
         }
         ImageRef destination = push == null ? null : ImageRef.parse(push);
         Cache cache = Cache.defaultCache();
-        Path baseTree = new RootfsBuilder(cache, progress).base();
+        Path baseTree = new RootfsBuilder(cache, step::accept).base();
         // The base image is named after the base tree, whose name hashes its inputs.
         String baseImage = BASE_REPOSITORY + ":" + baseTree.getFileName().toString().replaceFirst("^base-", "");
         Buildah buildah = new Buildah(Duration.ofMinutes(60));
         if (!buildah.hasImage(baseImage)) {
-            progress.step("importing the Debian base " + baseTree + " as " + baseImage);
+            step.accept("importing the Debian base " + baseTree + " as " + baseImage);
             buildah.importRootfs(baseTree, baseImage, List.of("/usr/bin/python3"), cache.dir("image-build"));
         }
         String image = "localhost/sabre-function/" + function + ":latest";
-        progress.step("buildah bud " + dockerfile + " FROM " + baseImage);
+        step.accept("buildah bud " + dockerfile + " FROM " + baseImage);
         buildah.buildDockerfile(catalog.root(), dockerfile, image, Map.of("SABRE_BASE", baseImage));
         if (destination != null) {
-            progress.step("pushing " + image + " to " + destination);
+            step.accept("pushing " + image + " to " + destination);
             buildah.push(image, destination, registry.insecure, registry.authFile);
         }
         System.out.printf("built %s from %s%s in %.1f s%n", image, dockerfile,
