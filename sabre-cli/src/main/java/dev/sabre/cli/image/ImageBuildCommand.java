@@ -18,16 +18,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code sabre image build FUNCTION [--push REF]}: a function's Dockerfile built FROM the project's Debian base. */
+/** {@code sabre image build FUNCTION [--push REF]}: a function's image built FROM the project's Debian base. */
 @Command(name = "build", mixinStandardHelpOptions = true,
-        description = {"Build functions/FUNCTION/Dockerfile with buildah (--isolation chroot; context: functions/) "
-                + "FROM the project's base image, made from the cached Debian base root file system "
-                + "(bookworm minbase, python3, gRPC) and passed as build argument SABRE_BASE.",
+        description = {"Build functions/FUNCTION/Dockerfile, else functions/Dockerfile, with buildah (--isolation chroot; "
+                + "context: functions/) FROM the project's base image, made from the cached Debian base root file "
+                + "system (bookworm minbase, python3, gRPC); build arguments SABRE_BASE and FUNCTION.",
                 "The image is localhost/sabre-function/FUNCTION:latest in buildah's storage; --push copies it to a registry."})
 public final class ImageBuildCommand implements Callable<Integer> {
     static final String BASE_REPOSITORY = "localhost/sabre-base";
 
-    @Parameters(index = "0", paramLabel = "FUNCTION", description = "A directory of functions/ with a Dockerfile.")
+    @Parameters(index = "0", paramLabel = "FUNCTION", description = "A directory of functions/, e.g. fibonacci.")
     String function;
 
     @Option(names = "--push", paramLabel = "REF", description = "Push the image to host:port/repo:tag.")
@@ -42,9 +42,14 @@ public final class ImageBuildCommand implements Callable<Integer> {
         java.util.function.Consumer<String> step = line -> System.err.println("[sabre] " + line);
         FunctionCatalog catalog = FunctionCatalog.locate();
         FunctionSource source = catalog.get(function);
+        // A function's own Dockerfile, else the one every function shares.
         Path dockerfile = source.dir().resolve("Dockerfile");
         if (!Files.isRegularFile(dockerfile)) {
-            throw new IllegalArgumentException("function " + function + " has no Dockerfile (" + dockerfile + ")");
+            dockerfile = catalog.root().resolve("Dockerfile");
+        }
+        if (!Files.isRegularFile(dockerfile)) {
+            throw new IllegalArgumentException("function " + function + " has no Dockerfile, nor has "
+                    + catalog.root());
         }
         ImageRef destination = push == null ? null : ImageRef.parse(push);
         Cache cache = Cache.defaultCache();
@@ -58,7 +63,8 @@ public final class ImageBuildCommand implements Callable<Integer> {
         }
         String image = "localhost/sabre-function/" + function + ":latest";
         step.accept("buildah bud " + dockerfile + " FROM " + baseImage);
-        buildah.buildDockerfile(catalog.root(), dockerfile, image, Map.of("SABRE_BASE", baseImage));
+        buildah.buildDockerfile(catalog.root(), dockerfile, image,
+                Map.of("SABRE_BASE", baseImage, "FUNCTION", function));
         if (destination != null) {
             step.accept("pushing " + image + " to " + destination);
             buildah.push(image, destination, registry.insecure, registry.authFile);
