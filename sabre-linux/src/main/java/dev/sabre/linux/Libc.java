@@ -70,6 +70,9 @@ final class Libc {
         static final MethodHandle LSEEK = withErrno("lseek", -1, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
         static final MethodHandle FSTAT = withErrno("fstat", -1, JAVA_INT, JAVA_INT, ADDRESS);
         static final MethodHandle FSYNC = withErrno("fsync", -1, JAVA_INT, JAVA_INT);
+        static final MethodHandle MKNOD = withErrno("mknod", -1, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MethodHandle UTIMENSAT =
+                withErrno("utimensat", -1, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
         static final MethodHandle FTRUNCATE = withErrno("ftruncate", -1, JAVA_INT, JAVA_INT, JAVA_LONG);
         static final MethodHandle FALLOCATE =
                 withErrno("fallocate", -1, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
@@ -81,9 +84,6 @@ final class Libc {
         static final MethodHandle IOCTL_PTR = withErrno("ioctl", 2, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
         static final MethodHandle IOCTL_LONG = withErrno("ioctl", 2, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
         static final MethodHandle SYSCALL1 = withErrno("syscall", 1, JAVA_LONG, JAVA_LONG, JAVA_LONG);
-        static final MethodHandle MKNOD = withErrno("mknod", -1, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
-        static final MethodHandle UTIMENSAT =
-                withErrno("utimensat", -1, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
     }
 
     /** Virtual memory and the native copy, compare and fill. */
