@@ -3,9 +3,11 @@
 #   qemu-system-x86  QEMU microvm, the VMM            debootstrap     function root file systems
 #   busybox-static   the guest initramfs              e2fsprogs       mkfs.ext4 -d
 #   gcc, libc6-dev   compiling the QEMU preload bridge
+#   skopeo           image transport (registries, OCI layouts, archives)   docker-registry  the tests' registry
+#   buildah          building function images from Dockerfiles              python3  bcrypt (crypt) for the auth test's htpasswd
 # (Kernel unpacking uses apt-get download + dpkg -x; XZ and cpio are handled in Java.)
 set -eu
-PACKAGES="qemu-system-x86 debootstrap busybox-static e2fsprogs gcc libc6-dev"
+PACKAGES="qemu-system-x86 debootstrap busybox-static e2fsprogs gcc libc6-dev skopeo docker-registry buildah python3"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=""

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 dev.sabre.handler.cli.HandlerCommand.class,
                 dev.sabre.cli.vm.VmCommand.class,
                 dev.sabre.cli.vm.E2eCommand.class,
+                dev.sabre.cli.image.ImageCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -86,6 +86,50 @@ public final class FileIo {
         }
     }
 
+    /** File-type bits of mknod(2)'s {@code mode}, or'ed with the permission bits. */
+    public static final int S_IFIFO = 0010000;
+    public static final int S_IFCHR = 0020000;
+    public static final int S_IFBLK = 0060000;
+
+    /**
+     * mknod(2): creates a device node ({@link #S_IFCHR}, {@link #S_IFBLK}) or FIFO ({@link #S_IFIFO}) at
+     * {@code path}; never follows a symbolic link there (the call fails with EEXIST). The umask applies.
+     */
+    public static void mknod(Path path, int mode, int major, int minor) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.check("mknod(" + path + ")", Libc.mknod(arena.allocateFrom(path.toString()), mode,
+                    makedev(major, minor)));
+        }
+    }
+
+    private static final int AT_FDCWD = -100;
+    private static final int AT_SYMLINK_NOFOLLOW = 0x100;
+
+    /**
+     * utimensat(2) with AT_SYMLINK_NOFOLLOW: sets the access and modification times of {@code path} itself,
+     * also when it is a symbolic link, FIFO or device node. Unlike {@code java.nio}'s setTimes, it never opens
+     * the file (opening a FIFO blocks until a writer comes; opening a device can have effects).
+     */
+    public static void setTimes(Path path, java.time.Instant accessed, java.time.Instant modified)
+            throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment times = arena.allocate(JAVA_LONG, 4); // struct timespec[2]
+            times.setAtIndex(JAVA_LONG, 0, accessed.getEpochSecond());
+            times.setAtIndex(JAVA_LONG, 1, accessed.getNano());
+            times.setAtIndex(JAVA_LONG, 2, modified.getEpochSecond());
+            times.setAtIndex(JAVA_LONG, 3, modified.getNano());
+            Libc.check("utimensat(" + path + ")", Libc.utimensat(AT_FDCWD, arena.allocateFrom(path.toString()),
+                    times, AT_SYMLINK_NOFOLLOW));
+        }
+    }
+
+    /** glibc's makedev(3): the 64-bit dev_t for a major and minor number. */
+    static long makedev(int major, int minor) {
+        long ma = major & 0xffffffffL;
+        long mi = minor & 0xffffffffL;
+        return ((ma & 0xfffff000L) << 32) | ((ma & 0xfffL) << 8) | ((mi & 0xffffff00L) << 12) | (mi & 0xffL);
+    }
+
     /** open(2) without a mode, for flags without {@link #O_CREAT}. */
     public static int open(Path path, int flags) throws LinuxException {
         return open(path, flags, 0);

@@ -70,6 +70,9 @@ final class Libc {
         static final MethodHandle LSEEK = withErrno("lseek", -1, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
         static final MethodHandle FSTAT = withErrno("fstat", -1, JAVA_INT, JAVA_INT, ADDRESS);
         static final MethodHandle FSYNC = withErrno("fsync", -1, JAVA_INT, JAVA_INT);
+        static final MethodHandle MKNOD = withErrno("mknod", -1, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MethodHandle UTIMENSAT =
+                withErrno("utimensat", -1, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
         static final MethodHandle FTRUNCATE = withErrno("ftruncate", -1, JAVA_INT, JAVA_INT, JAVA_LONG);
         static final MethodHandle FALLOCATE =
                 withErrno("fallocate", -1, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
@@ -383,6 +386,24 @@ final class Libc {
         MemorySegment st = callState();
         try {
             return result(st, (int) Io.PIPE2.invokeExact(st, fds, flags));
+        } catch (Throwable t) {
+            throw propagate(t);
+        }
+    }
+
+    static int mknod(MemorySegment path, int mode, long dev) {
+        MemorySegment st = callState();
+        try {
+            return result(st, (int) Io.MKNOD.invokeExact(st, path, mode, dev));
+        } catch (Throwable t) {
+            throw propagate(t);
+        }
+    }
+
+    static int utimensat(int dirFd, MemorySegment path, MemorySegment times, int flags) {
+        MemorySegment st = callState();
+        try {
+            return result(st, (int) Io.UTIMENSAT.invokeExact(st, dirFd, path, times, flags));
         } catch (Throwable t) {
             throw propagate(t);
         }

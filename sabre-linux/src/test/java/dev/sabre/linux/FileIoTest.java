@@ -98,4 +98,33 @@ class FileIoTest {
             assertEquals(0, FileIo.alignedBuffer(arena, 0).byteSize());
         }
     }
+
+    @Test
+    void mknodMakesFifosAndDeviceNodesAndUtimensatSetsTheirTimes() throws Exception {
+        Path fifo = dir.resolve("fifo");
+        FileIo.mknod(fifo, FileIo.S_IFIFO | 0600, 0, 0);
+        assertEquals(0010000, (int) Files.getAttribute(fifo, "unix:mode") & 0170000);
+
+        Path nul = dir.resolve("null");
+        FileIo.mknod(nul, FileIo.S_IFCHR | 0666, 1, 3); // needs CAP_MKNOD: the tests run as root
+        int mode = (int) Files.getAttribute(nul, "unix:mode");
+        assertEquals(0020000, mode & 0170000);
+        assertEquals(FileIo.makedev(1, 3), (long) Files.getAttribute(nul, "unix:rdev"));
+        // Numbers above 8 and 12 bits land where glibc puts them.
+        assertEquals(0x1_2067_89a3_45bcL, FileIo.makedev(0x12345, 0x6789abc)); // Python's os.makedev
+
+        // Times on a FIFO without opening it (which would block), and on a link itself, not its target.
+        java.time.Instant then = java.time.Instant.parse("2021-02-03T04:05:06.123456789Z");
+        FileIo.setTimes(fifo, then, then);
+        assertEquals(then, Files.getLastModifiedTime(fifo).toInstant());
+        Path link = Files.createSymbolicLink(dir.resolve("link"), nul);
+        FileIo.setTimes(link, then.plusSeconds(1), then.plusSeconds(1));
+        assertEquals(then.plusSeconds(1),
+                Files.getLastModifiedTime(link, java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant());
+        assertTrue(Files.getLastModifiedTime(nul).toInstant().isAfter(then.plusSeconds(1)));
+
+        LinuxException exists = assertThrows(LinuxException.class, () -> FileIo.mknod(fifo, FileIo.S_IFIFO | 0600, 0, 0));
+        assertEquals(Errno.EEXIST, exists.errno());
+        assertTrue(exists.getMessage().contains(fifo.toString()), exists.getMessage());
+    }
 }

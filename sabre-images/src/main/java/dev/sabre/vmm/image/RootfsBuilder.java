@@ -101,7 +101,7 @@ public final class RootfsBuilder {
     }
 
     /** The cached debootstrap base (minbase + python3 + gRPC), created on first use. */
-    Path base() {
+    public Path base() {
         String key = new Cache.Hasher().add("base-v1").add(SUITE).add(mirror).add(String.join(",", BASE_PACKAGES)).hex();
         Path dir = cache.dir("rootfs");
         Path base = dir.resolve("base-" + key);
