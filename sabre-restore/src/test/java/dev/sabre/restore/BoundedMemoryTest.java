@@ -40,6 +40,9 @@ class BoundedMemoryTest {
         assertTrue(Files.size(snapshot) < memorySize / 1000, "the snapshot compresses over 1000:1: " + Files.size(snapshot));
         try (SnapshotReader reader = SnapshotReader.open(snapshot)) {
             assertEquals(frames, reader.checkAllFrames(), "the snapshot is valid"); // what `sabre verify` checks
+            RestorePlan plan = RestorePlan.of(reader, RestoreOptions.defaults().chunkBytes());
+            assertEquals(frames, plan.chunks().size(), "one frame per chunk, though all of them fit in one read");
+            assertEquals(HostileSnapshots.FRAME_BYTES, plan.maxRawBytes());
         }
         Path socketPath = dir.resolve("restore.sock");
         MemorySegment guest = Memory.mmap(0, memorySize, Memory.PROT_READ | Memory.PROT_WRITE,
