@@ -55,9 +55,10 @@ public final class FormatTargets {
                 dest.fill((byte) 0);
                 dropCache(snapshot); // the unpack reads the snapshot from storage, as the raw read does
                 long start = System.nanoTime();
-                // Fresh memory is zero already, as anonymous guest memory is: zero pages need no work.
+                // Fresh memory is zero already, as anonymous guest memory is: zero pages need no work. The file
+                // comes from storage, so it is read as cold storage is: O_DIRECT, reads overlapping decoding.
                 try (RestoreEngine engine = RestoreEngine.start(reader, new MemoryInstaller(dest),
-                        RestoreOptions.defaults().withThreads(threads).withZeroPages(false))) {
+                        RestoreOptions.defaults().withThreads(threads).withZeroPages(false).withDirectIo(true))) {
                     engine.await();
                 }
                 unpack = Math.min(unpack, System.nanoTime() - start);
