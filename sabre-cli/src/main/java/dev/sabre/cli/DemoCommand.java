@@ -6,7 +6,6 @@ import dev.sabre.format.MemoryImage;
 import dev.sabre.format.PackOptions;
 import dev.sabre.format.Packer;
 import dev.sabre.format.SnapshotReader;
-import dev.sabre.format.Unpacker;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

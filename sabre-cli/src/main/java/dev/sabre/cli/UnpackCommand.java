@@ -1,7 +1,8 @@
 package dev.sabre.cli;
 
 import dev.sabre.format.SnapshotReader;
-import dev.sabre.format.Unpacker;
+import dev.sabre.restore.RestoreOptions;
+import dev.sabre.restore.Unpacker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ public final class UnpackCommand implements Callable<Integer> {
         }
         long start = System.nanoTime();
         try (SnapshotReader reader = SnapshotReader.open(in)) {
-            long written = Unpacker.unpack(reader, out, threads, new ProgressBar(System.err));
+            long written = Unpacker.unpack(reader, out, RestoreOptions.defaults().withThreads(threads), new ProgressBar(System.err));
             long nanos = System.nanoTime() - start;
             System.out.printf("unpacked %s into %s: %s of memory, %s of page data written, in %s (%s)%n", in, out,
                     Units.bytes(reader.header().memorySize()), Units.bytes(written), Units.nanos(nanos),

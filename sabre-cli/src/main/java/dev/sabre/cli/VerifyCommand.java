@@ -2,6 +2,8 @@ package dev.sabre.cli;
 
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.format.SnapshotStats;
+import dev.sabre.restore.RestoreEngine;
+import dev.sabre.restore.RestoreOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -24,7 +26,7 @@ public final class VerifyCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         long start = System.nanoTime();
         try (SnapshotReader reader = SnapshotReader.open(file)) {
-            long frames = reader.verify(threads, new ProgressBar(System.err));
+            long frames = RestoreEngine.verify(reader, RestoreOptions.defaults().withThreads(threads), new ProgressBar(System.err));
             SnapshotStats s = reader.stats();
             long nanos = System.nanoTime() - start;
             System.out.printf("%s: OK (header, footer, metadata and %d frame checksums match; %s decoded in %s, %s)%n",

@@ -1,7 +1,6 @@
 package dev.sabre.codec;
 
-import java.io.IOException;
-import java.io.InputStream;
+import io.airlift.compress.v3.internal.NativeLoader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -10,16 +9,11 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.ref.Cleaner;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Locale;
 
 /**
  * zstd through libzstd with one compression and one decompression context per codec, reused across
  * calls. aircompressor's native zstd calls the one-shot ZSTD_compress/ZSTD_decompress, which build and
- * free a context every time: for a 4 KiB page that costs more than decoding it (about 12 us of 15 us
- * measured here). The library is the one aircompressor bundles, loaded a second time by path.
+ * free a context every time: for a 4 KiB page that costs more than decoding it. The library is the one aircompressor bundles, loaded through aircompressor's own loader.
  */
 final class ZstdContextCodec implements Codec {
     private static final Cleaner CLEANER = Cleaner.create();
@@ -238,12 +232,16 @@ final class ZstdContextCodec implements Codec {
     private static final class Bindings {
         MethodHandle createCCtx, freeCCtx, setParameter, compress2, createDCtx, freeDCtx, decompressDCtx, compressBound, isError, getErrorName;
         String error;
+        /** Keeps the library loaded for as long as the handles into it live. */
+        SymbolLookup library;
 
         static Bindings load() {
             Bindings b = new Bindings();
             try {
-                Path library = extract();
-                SymbolLookup lookup = SymbolLookup.libraryLookup(library, Arena.global());
+                // aircompressor's own loader, as its ZstdNative uses it: it knows the platform's bundled file,
+                // honours io.airlift.compress.v3.disable-native and aircompressor.tmpdir, and says why it failed.
+                SymbolLookup lookup = NativeLoader.loadLibrary("zstd");
+                b.library = lookup;
                 Linker linker = Linker.nativeLinker();
                 ValueLayout.OfLong sizeT = ValueLayout.JAVA_LONG;
                 b.createCCtx = linker.downcallHandle(lookup.findOrThrow("ZSTD_createCCtx"), FunctionDescriptor.of(ValueLayout.ADDRESS));
@@ -263,29 +261,6 @@ final class ZstdContextCodec implements Codec {
                 b.error = "cannot bind libzstd with reusable contexts: " + t.getMessage();
             }
             return b;
-        }
-
-        /** Copies aircompressor's bundled libzstd for this platform to a private temporary file. */
-        private static Path extract() throws IOException {
-            String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
-            String platform = "linux-" + switch (arch) {
-                case "amd64", "x86_64" -> "amd64";
-                case "aarch64", "arm64" -> "aarch64";
-                case "ppc64le" -> "ppc64le";
-                default -> throw new IOException("no bundled libzstd for " + arch);
-            };
-            String resource = "/aircompressor/" + platform + "/libzstd.so";
-            try (InputStream in = io.airlift.compress.v3.zstd.ZstdCompressor.class.getResourceAsStream(resource)) {
-                if (in == null) {
-                    throw new IOException("resource " + resource + " missing from aircompressor");
-                }
-                Path dir = Files.createTempDirectory("sabre-zstd");
-                Path file = dir.resolve("libzstd.so");
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-                file.toFile().deleteOnExit();
-                dir.toFile().deleteOnExit();
-                return file;
-            }
         }
     }
 }

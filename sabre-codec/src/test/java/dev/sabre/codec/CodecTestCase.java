@@ -112,6 +112,14 @@ abstract class CodecTestCase {
                 bad[random.nextInt(length)] ^= (byte) (1 + random.nextInt(255));
             }
             byte[] output = new byte[text.length];
+            if (cut < length) {
+                // A truncated stream cannot hold the whole input: decoding it must fail, never return garbage.
+                int truncated = cut;
+                CodecException e = assertThrows(CodecException.class, () -> codec.decompress(bad, truncated, output),
+                        "a stream cut at " + cut + " of " + length + " bytes decoded without an error");
+                assertTrue(e.getMessage().contains(codec.id().label()), e.getMessage());
+                continue;
+            }
             try {
                 codec.decompress(bad, cut, output);
                 // A flipped literal can still decode to the right length: that is what the frame CRC is for.

@@ -41,7 +41,8 @@ public final class Datasets {
                 return candidate;
             }
         }
-        throw new IOException("shared/datasets not found beside the working directory; set SABRE_DATASETS");
+        throw new IOException("the shared real guest memory (shared/datasets/*.mem.zst) was not found in %s or any parent; this needs it: set SABRE_DATASETS or -Dsabre.datasets to its directory"
+                .formatted(Path.of("").toAbsolutePath()));
     }
 
     /** Names of the available datasets (file names without .mem.zst). */
@@ -57,18 +58,24 @@ public final class Datasets {
     /**
      * Dataset {@code name} packed with {@code options} into {@code dir}, once: a readable pack left there by
      * an earlier run is reused, anything else (missing, or unreadable after a format change) is packed again.
-     * The file name says the codec, level, policy and frame bound.
+     * The file name says the codec, level, policy and frame bound, and ends with a hash of every option
+     * (literals, dedup, page and prefetch lists included), so two option sets never share one file.
      */
     public static synchronized Path packed(String name, PackOptions options, Path dir) throws IOException {
         Files.createDirectories(dir);
-        Path out = dir.resolve("%s-%s-%d-%s-%d.sabre".formatted(name, options.codec().label(), options.level(),
-                options.policy().label(), options.framePages()));
+        Path out = dir.resolve("%s-%s-%d-%s-%d-%08x.sabre".formatted(name, options.codec().label(), options.level(),
+                options.policy().label(), options.framePages(), optionsKey(options)));
         if (!isReadableSnapshot(out)) {
             try (MemoryImage image = MemoryImage.open(memoryFile(name), 4096, null)) {
                 Packer.pack(image, out, options, null);
             }
         }
         return out;
+    }
+
+    /** A hash of everything but the thread count, which does not change the file's contents. */
+    private static int optionsKey(PackOptions options) {
+        return options.withThreads(1).toString().hashCode();
     }
 
     private static boolean isReadableSnapshot(Path snapshot) {

@@ -20,9 +20,9 @@ public record PackOptions(CodecId codec, int level, PackPolicy policy, int frame
     /**
      * How zstd stores the literals of each frame: Huffman-coded, or raw (see
      * {@link dev.sabre.codec.Codec#withRawLiterals}). AUTO stores them raw in one-page frames, where the
-     * per-frame Huffman table costs about a third of the decode time (python-json: a random page decodes
-     * in 4.3 instead of 6.0 us, a whole unpack in 67 instead of 98 ms) for about 9 % more bytes, and
-     * Huffman-codes them in larger frames, where the table pays for itself.
+     * per-frame Huffman table costs a large share of the decode time, so a page decodes noticeably faster
+     * for a somewhat larger file, and Huffman-codes them in larger frames, where the
+     * table pays for itself (FORMAT.md gives the measured numbers).
      */
     public enum Literals { AUTO, HUFFMAN, RAW }
 
@@ -52,10 +52,10 @@ public record PackOptions(CodecId codec, int level, PackPolicy policy, int frame
     /**
      * A working set: only {@code order}'s pages. Raw, in (fault) order, in frames of up to 1 MiB, as REAP
      * stores it. Compressed, in address order and 2 MiB frames: a working set is installed whole, so what
-     * counts is its size on disk, and neighbouring pages and larger frames compress better (real functions'
-     * working sets come out 10-12 % smaller than in fault order and 256 KiB frames; a fault that jumps the
-     * prefetch queue waits for one frame, about 1 ms). Level 0 picks zstd 19: a working set of a few MiB is packed once, and
-     * zstd decodes every level equally fast; it stores them 7-12 % smaller than level 9.
+     * counts is its size on disk, and neighbouring pages and larger frames compress better than fault order
+     * and small frames (a fault that jumps the prefetch queue waits for one frame). Level 0 picks zstd 19: a
+     * working set of a few MiB is packed once, zstd decodes every level equally fast, and the high level
+     * stores it smaller.
      */
     public static PackOptions workingSet(List<PageRun> order, CodecId codec, int level) {
         if (codec == CodecId.NONE) {

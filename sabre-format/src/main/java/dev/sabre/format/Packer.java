@@ -105,7 +105,7 @@ public final class Packer {
                     : "%s changed while it was being packed (it held %d bytes of memory when opened, it is now " + now + " bytes)")
                     .formatted(image.path(), image.memorySize()) + "; nothing was written", e);
         } finally {
-            SnapshotReader.shutdownAndWait(pool);
+            shutdownAndWait(pool);
         }
     }
 
@@ -219,7 +219,7 @@ public final class Packer {
             }));
         }
         for (Future<?> f : futures) {
-            SnapshotReader.await(f);
+            await(f);
         }
     }
 
@@ -333,7 +333,7 @@ public final class Packer {
     }
 
     private static void write(SnapshotWriter writer, Future<Stored> future) throws IOException {
-        Stored stored = SnapshotReader.await(future);
+        Stored stored = await(future);
         writer.addFrame(stored.bytes(), stored.pages(), stored.compressed());
     }
 
@@ -399,5 +399,47 @@ public final class Packer {
             }
         }
         return runs;
+    }
+
+    /**
+     * Stops a pool and waits for its tasks, so no task touches a buffer or file after an early error.
+     * Tasks are not interrupted: an interrupt during a FileChannel read closes the channel for good.
+     */
+    private static void shutdownAndWait(ExecutorService pool) {
+        pool.shutdown();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+                    break;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static <T> T await(Future<T> future) throws IOException {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IOException(cause);
+        }
     }
 }

@@ -16,13 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
 /**
@@ -32,7 +25,9 @@ import java.util.zip.CRC32C;
  * checksums and every structural rule of FORMAT.md (so nothing later can index out of bounds or
  * allocate more than one frame), and keeps them in memory. Frame bytes are read on demand and their
  * CRC32C is checked before a single byte is decoded, so corrupt data never reaches a destination.
- * Thread-safe: positional reads, one codec and scratch buffer per thread.
+ * Random access only: pages and frames one at a time into buffers the caller owns ({@link PageReader}
+ * holds a set for one thread); reading a whole snapshot in parallel is sabre-restore's work.
+ * Thread-safe: positional reads and one codec per thread.
  */
 public final class SnapshotReader implements AutoCloseable {
     private final Path path;
@@ -45,15 +40,12 @@ public final class SnapshotReader implements AutoCloseable {
     private final List<PageRun> prefetch;
     /** Entries in the file's page map (the in-memory list splits them at frame boundaries). */
     private final long storedExtents;
-    /** Per frame: indices into {@link #extents} of the STORED extents whose pages it holds. */
-    private final int[][] frameExtents;
     private final ThreadLocal<Codec> codec;
-    /** Per-thread buffers: decoded frames whose pages are not all wanted, and stored bytes read from the file. */
-    private final ThreadLocal<MemorySegment> frameScratch;
-    private final ThreadLocal<MemorySegment> storedScratch;
+    private final long maxFrameBytes;
+    private final long maxStoredBytes;
 
     private SnapshotReader(Path path, FileChannel channel, long fileSize, SnapshotHeader header, List<FrameInfo> frames,
-                           List<Extent> extents, List<PageRun> prefetch, int[][] frameExtents, long storedExtents) {
+                           List<Extent> extents, List<PageRun> prefetch, long storedExtents) {
         this.storedExtents = storedExtents;
         this.path = path;
         this.channel = channel;
@@ -62,15 +54,11 @@ public final class SnapshotReader implements AutoCloseable {
         this.frames = frames;
         this.extents = extents;
         this.prefetch = prefetch;
-        this.frameExtents = frameExtents;
         this.extentStarts = extents.stream().mapToLong(Extent::firstPage).toArray();
         CodecId id = header.codec();
         this.codec = Codecs.threadLocal(() -> Codecs.decoder(id));
-        // Positional reads, not a mapping: a file truncated under a mapping kills the JVM with SIGBUS.
-        long maxFrame = maxFrameBytes();
-        long maxStored = frames.stream().mapToLong(FrameInfo::storedLength).max().orElse(1);
-        this.frameScratch = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, maxFrame), 4096));
-        this.storedScratch = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, maxStored), 4096));
+        this.maxFrameBytes = frames.stream().mapToLong(f -> (long) f.pageCount() * header.pageSize()).max().orElse(0);
+        this.maxStoredBytes = frames.stream().mapToLong(FrameInfo::storedLength).max().orElse(0);
     }
 
     /** Opens and validates {@code path}; throws {@link CorruptSnapshotException} naming the field at fault. */
@@ -95,72 +83,24 @@ public final class SnapshotReader implements AutoCloseable {
         }
         SnapshotHeader header = SnapshotHeader.decode(path, readFully(path, channel, 0, SnapshotFormat.HEADER_SIZE).array());
         long footerAt = size - SnapshotFormat.FOOTER_SIZE;
-        ByteBuffer footer = readFully(path, channel, footerAt, SnapshotFormat.FOOTER_SIZE);
-        if (footer.getLong(56) != SnapshotFormat.END_MAGIC) {
-            throw new CorruptSnapshotException(path, "footer end magic missing at offset %d (file truncated or extended?)"
-                    .formatted(footerAt + 56));
-        }
-        int footerCrc = SnapshotHeader.crc(footer.array(), 0, 52);
-        if (footer.getInt(52) != footerCrc) {
-            throw new CorruptSnapshotException(path, "footer checksum mismatch at offset %d (stored 0x%08x, computed 0x%08x)"
-                    .formatted(footerAt + 52, footer.getInt(52), footerCrc));
-        }
-        long frameTableAt = footer.getLong(0);
-        long frameCount = footer.getLong(8);
-        long pageMapAt = footer.getLong(16);
-        long extentCount = footer.getLong(24);
-        long prefetchAt = footer.getLong(32);
-        long prefetchCount = footer.getLong(40);
-        // Each section must start where the previous one ends; checked in an order that cannot overflow.
-        if (frameTableAt < SnapshotFormat.HEADER_SIZE || frameTableAt > footerAt) {
-            throw new CorruptSnapshotException(path, "footer field frame_table_offset is %d, outside the file's sections %d..%d"
-                    .formatted(frameTableAt, SnapshotFormat.HEADER_SIZE, footerAt));
-        }
-        checkCount(path, "frame_count", frameCount, SnapshotFormat.FRAME_ENTRY_SIZE, footerAt - frameTableAt);
-        checkSection(path, "page_map_offset", pageMapAt, frameTableAt + frameCount * SnapshotFormat.FRAME_ENTRY_SIZE, footerAt);
-        checkCount(path, "extent_count", extentCount, SnapshotFormat.EXTENT_ENTRY_SIZE, footerAt - pageMapAt);
-        long pageMapEnd = pageMapAt + extentCount * SnapshotFormat.EXTENT_ENTRY_SIZE;
-        if (prefetchCount == 0 ? prefetchAt != 0 : prefetchAt != pageMapEnd) {
-            throw new CorruptSnapshotException(path, "footer field prefetch_offset is %d, expected %d"
-                    .formatted(prefetchAt, prefetchCount == 0 ? 0 : pageMapEnd));
-        }
-        checkCount(path, "prefetch_count", prefetchCount, SnapshotFormat.PREFETCH_ENTRY_SIZE, footerAt - pageMapEnd);
-        long metadataEnd = pageMapEnd + prefetchCount * SnapshotFormat.PREFETCH_ENTRY_SIZE;
-        if (metadataEnd != footerAt) {
-            throw new CorruptSnapshotException(path, "sections end at offset %d but the footer starts at %d (file truncated or extended?)"
-                    .formatted(metadataEnd, footerAt));
-        }
+        SnapshotFooter footer = SnapshotFooter.decode(path, readFully(path, channel, footerAt, SnapshotFormat.FOOTER_SIZE), footerAt);
+        long frameTableAt = footer.frameTableOffset();
+        long pageMapAt = footer.pageMapOffset();
+        long pageMapEnd = footer.pageMapEnd();
         if (footerAt - frameTableAt > Integer.MAX_VALUE - 16) {
             throw new CorruptSnapshotException(path, "metadata of %d bytes is larger than this reader accepts (2 GiB)"
                     .formatted(footerAt - frameTableAt));
         }
         ByteBuffer meta = readFully(path, channel, frameTableAt, (int) (footerAt - frameTableAt));
         int metaCrc = SnapshotHeader.crc(meta.array(), 0, meta.capacity());
-        if (footer.getInt(48) != metaCrc) {
+        if (footer.metadataCrc() != metaCrc) {
             throw new CorruptSnapshotException(path, "metadata checksum mismatch (sections at offsets %d..%d: stored 0x%08x, computed 0x%08x)"
-                    .formatted(frameTableAt, footerAt, footer.getInt(48), metaCrc));
+                    .formatted(frameTableAt, footerAt, footer.metadataCrc(), metaCrc));
         }
-        List<FrameInfo> frames = parseFrames(path, header, meta, (int) frameCount, frameTableAt);
-        List<Extent> extents = parseExtents(path, header, meta, (int) (pageMapAt - frameTableAt), (int) extentCount, pageMapAt, frames);
-        int[][] frameExtents = frameOwners(frames, extents);
-        List<PageRun> prefetch = parsePrefetch(path, header, meta, (int) (pageMapEnd - frameTableAt), (int) prefetchCount, pageMapEnd, extents);
-        return new SnapshotReader(path, channel, size, header, frames, extents, prefetch, frameExtents, extentCount);
-    }
-
-    private static void checkSection(Path path, String field, long value, long expected, long footerAt)
-            throws CorruptSnapshotException {
-        if (value != expected || value > footerAt) {
-            throw new CorruptSnapshotException(path, "footer field %s is %d, expected %d".formatted(field, value,
-                    Math.min(expected, footerAt)));
-        }
-    }
-
-    private static void checkCount(Path path, String field, long count, int entrySize, long room)
-            throws CorruptSnapshotException {
-        if (count < 0 || count > room / entrySize || count > Integer.MAX_VALUE) {
-            throw new CorruptSnapshotException(path, "footer field %s is %d, more entries than the %d bytes before the footer can hold"
-                    .formatted(field, count, room));
-        }
+        List<FrameInfo> frames = parseFrames(path, header, meta, (int) footer.frameCount(), frameTableAt);
+        List<Extent> extents = parseExtents(path, header, meta, (int) (pageMapAt - frameTableAt), (int) footer.extentCount(), pageMapAt, frames);
+        List<PageRun> prefetch = parsePrefetch(path, header, meta, (int) (pageMapEnd - frameTableAt), (int) footer.prefetchCount(), pageMapEnd, extents);
+        return new SnapshotReader(path, channel, size, header, frames, extents, prefetch, footer.extentCount());
     }
 
     private static List<FrameInfo> parseFrames(Path path, SnapshotHeader header, ByteBuffer meta, int count, long tableAt)
@@ -338,28 +278,6 @@ public final class SnapshotReader implements AutoCloseable {
         }
     }
 
-    /** Per frame, the in-memory STORED extents that own its slots. */
-    private static int[][] frameOwners(List<FrameInfo> frames, List<Extent> extents) {
-        int[] counts = new int[frames.size()];
-        for (Extent e : extents) {
-            if (e.kind() == PageKind.STORED) {
-                counts[e.frame()]++;
-            }
-        }
-        int[][] owners = new int[frames.size()][];
-        for (int f = 0; f < owners.length; f++) {
-            owners[f] = new int[counts[f]];
-            counts[f] = 0;
-        }
-        for (int i = 0; i < extents.size(); i++) {
-            Extent e = extents.get(i);
-            if (e.kind() == PageKind.STORED) {
-                owners[e.frame()][counts[e.frame()]++] = i;
-            }
-        }
-        return owners;
-    }
-
     private static List<PageRun> parsePrefetch(Path path, SnapshotHeader header, ByteBuffer meta, int base, int count,
                                                long prefetchAt, List<Extent> extents) throws CorruptSnapshotException {
         long[] starts = extents.stream().mapToLong(Extent::firstPage).toArray();
@@ -369,7 +287,8 @@ public final class SnapshotReader implements AutoCloseable {
             long end = extents.get(e).endPage();
             runEnd[e] = e + 1 < extents.size() && starts[e + 1] == end ? runEnd[e + 1] : end;
         }
-        List<PageRun> runs = new ArrayList<>(count);
+        long[] runFirst = new long[count];
+        int[] runPages = new int[count];
         for (int i = 0; i < count; i++) {
             int at = base + i * SnapshotFormat.PREFETCH_ENTRY_SIZE;
             long first = meta.getLong(at);
@@ -386,9 +305,10 @@ public final class SnapshotReader implements AutoCloseable {
                 throw new CorruptSnapshotException(path, "prefetch entry %d (offset %d): page %d is absent from the snapshot"
                         .formatted(i, prefetchAt + (long) i * SnapshotFormat.PREFETCH_ENTRY_SIZE, absent));
             }
-            runs.add(new PageRun(first, pages));
+            runFirst[i] = first;
+            runPages[i] = pages;
         }
-        return Collections.unmodifiableList(runs);
+        return new PackedRuns(runFirst, runPages);
     }
 
     /** Index of the extent containing {@code page}, or -1; {@code starts} is sorted. */
@@ -507,12 +427,22 @@ public final class SnapshotReader implements AutoCloseable {
         }
     }
 
-    /** Reads, checks and decodes frame {@code index} into {@code raw} (exactly its raw size). */
-    public void readFrame(int index, MemorySegment raw) throws IOException {
+    /**
+     * Reads, checks and decodes frame {@code index} into {@code raw} (exactly its raw size); a compressed
+     * frame's stored bytes go through {@code storedScratch} (at least {@link #maxStoredBytes}).
+     */
+    public void readFrame(int index, MemorySegment raw, MemorySegment storedScratch) throws IOException {
         if (frames.get(index).compressed()) {
-            decodeFrame(index, readStored(index, storedScratch.get()), raw);
+            decodeFrame(index, readStored(index, storedScratch), raw);
         } else {
             readStored(index, raw); // a raw frame is read straight into place
+        }
+    }
+
+    /** As {@link #readFrame(int, MemorySegment, MemorySegment)} with a buffer for the stored bytes made for this call. */
+    public void readFrame(int index, MemorySegment raw) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            readFrame(index, raw, arena.allocate(Math.max(1, frames.get(index).storedLength()), 4096));
         }
     }
 
@@ -521,185 +451,42 @@ public final class SnapshotReader implements AutoCloseable {
         return (long) frames.get(index).pageCount() * header.pageSize();
     }
 
-    /** Size of the largest frame, raw and stored, for sizing scratch buffers. */
+    /** Raw size of the largest frame (at most 256 MiB): what a buffer for any decoded frame needs. */
     public long maxFrameBytes() {
-        long max = 0;
-        for (FrameInfo f : frames) {
-            max = Math.max(max, (long) f.pageCount() * header.pageSize());
-        }
-        return max;
+        return maxFrameBytes;
+    }
+
+    /** Stored size of the largest frame: what a buffer for any frame's stored bytes needs. */
+    public long maxStoredBytes() {
+        return maxStoredBytes;
+    }
+
+    /** A reader of single pages with buffers of its own, for one thread; closing it frees them. */
+    public PageReader pageReader() {
+        // Shared, not confined: a benchmark may set it up on one thread and use it on another.
+        return new PageReader(this, Arena.ofShared());
     }
 
     /**
-     * Copies page {@code page} into {@code dst} (one page): zeros for zero pages, the page's bytes
-     * otherwise, decoding only the frame that holds it.
+     * Copies page {@code page} into {@code dst} (one page) with buffers allocated for this call: for
+     * occasional reads; {@link #pageReader} keeps its buffers for many.
      *
      * @throws IllegalArgumentException if the page is absent
      */
     public void readPage(long page, MemorySegment dst) throws IOException {
-        Extent e = extentOf(page);
-        if (e == null) {
-            throw new IllegalArgumentException("page " + page + " is absent from " + path);
-        }
-        if (e.kind() == PageKind.ZERO) {
-            dst.asSlice(0, header.pageSize()).fill((byte) 0);
-            return;
-        }
-        if (e.kind() == PageKind.COPY) {
-            page = e.source() + (page - e.firstPage());
-            e = extentOf(page);
-        }
-        int pageSize = header.pageSize();
-        long slot = e.slot() + (page - e.firstPage());
-        MemorySegment raw = frameScratch.get().asSlice(0, frameBytes(e.frame()));
-        readFrame(e.frame(), raw);
-        MemorySegment.copy(raw, slot * pageSize, dst, 0, pageSize);
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // Whole-snapshot work
-
-    /**
-     * Sends every present page to {@code sink}: frames decoded in parallel on {@code threads} cores (each
-     * frame's STORED and COPY pages as soon as it is decoded), then the zero extents. With more than one
-     * thread there are twice as many workers as decoding permits, and a worker reading its batch holds no
-     * permit, so reads from storage overlap decoding. (When the file is in the page cache those reads are
-     * short copies, of at most 1 MiB a batch, that can briefly add to the {@code threads} cores decoding.)
-     *
-     * @param progress told the raw frame bytes decoded so far (phase "decode"); may be null
-     */
-    public void restore(PageSink sink, int threads, Progress progress) throws IOException {
-        List<List<Extent>> copiesByFrame = copiesByFrame();
-        AtomicLong done = new AtomicLong();
-        AtomicBoolean failed = new AtomicBoolean();
-        long total = rawFrameBytes();
-        int cores = Math.max(1, threads);
-        int workers = cores == 1 ? 1 : 2 * cores;
-        Semaphore decoding = new Semaphore(cores);
-        List<int[]> batches = batches(cores);
-        long batchBuffer = batches.stream().mapToLong(b -> storedBytes(b[0], b[1])).max().orElse(1);
-        ThreadLocal<MemorySegment> readBuffer = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(1, batchBuffer), 4096));
-        // One worker runs on the calling thread: no pool to start for a small or single-threaded restore.
-        ExecutorService pool = workers == 1 ? null
-                : Executors.newFixedThreadPool(workers, Thread.ofPlatform().daemon().name("sabre-restore-", 0).factory());
-        try {
-            List<Future<?>> futures = new ArrayList<>(batches.size());
-            for (int[] batch : batches) {
-                futures.add(submit(pool, () -> {
-                    if (failed.get()) {
-                        return null; // another batch failed: the restore is over
-                    }
-                    try {
-                        restoreBatch(batch, readBuffer.get(), sink, copiesByFrame, done, total, progress, decoding);
-                    } catch (Throwable t) {
-                        failed.set(true); // stop the batches not started yet, at once
-                        throw t;
-                    }
-                    return null;
-                }));
-            }
-            try {
-                for (Future<?> future : futures) {
-                    await(future);
-                }
-            } catch (IOException | RuntimeException | Error e) {
-                failed.set(true);
-                throw e;
-            }
-            for (Extent e : extents) {
-                if (e.kind() == PageKind.ZERO) {
-                    sink.zero(e.firstPage(), e.pageCount());
-                }
-            }
-        } finally {
-            if (pool != null) {
-                shutdownAndWait(pool);
-            }
+        try (PageReader pages = new PageReader(this, Arena.ofConfined())) {
+            pages.readPage(page, dst);
         }
     }
 
-    /** Runs {@code task} on {@code pool}, or right here when there is no pool. */
-    private static Future<?> submit(ExecutorService pool, java.util.concurrent.Callable<Object> task) {
-        if (pool != null) {
-            return pool.submit(task);
-        }
-        java.util.concurrent.FutureTask<Object> future = new java.util.concurrent.FutureTask<>(task);
-        future.run();
-        return future;
-    }
-
-    /** One read for a run of consecutive frames, then each is checked and decoded from memory. */
-    private void restoreBatch(int[] batch, MemorySegment buffer, PageSink sink, List<List<Extent>> copiesByFrame,
-                              AtomicLong done, long total, Progress progress, Semaphore decoding) throws IOException {
-        MemorySegment stored = buffer.asSlice(0, storedBytes(batch[0], batch[1]));
-        readAt(stored, frames.get(batch[0]).offset());
-        long base = frames.get(batch[0]).offset();
-        long decoded = 0;
-        decoding.acquireUninterruptibly();
-        try {
-            for (int index = batch[0]; index < batch[1]; index++) {
-                FrameInfo frame = frames.get(index);
-                MemorySegment bytes = stored.asSlice(frame.offset() - base, frame.storedLength());
-                checkFrame(index, bytes);
-                emitFrame(index, bytes, sink, copiesByFrame.get(index));
-                decoded += frameBytes(index);
-            }
-        } finally {
-            decoding.release();
-        }
-        // Counted once a batch, not once a frame: a counter shared by every core is a contended cache line.
-        long now = done.addAndGet(decoded);
-        if (progress != null) {
-            progress.update("decode", now, total);
-        }
-    }
-
-    /** Decodes one checked frame and hands its pages (and pages that copy them) to the sink. */
-    private void emitFrame(int index, MemorySegment stored, PageSink sink, List<Extent> copies) throws IOException {
-        int pageSize = header.pageSize();
-        int[] owners = frameExtents[index];
-        Extent only = owners.length == 1 ? extents.get(owners[0]) : null;
-        MemorySegment direct = only != null ? sink.direct(only.firstPage(), only.pageCount()) : null;
-        MemorySegment raw = direct != null ? direct : frameScratch.get().asSlice(0, frameBytes(index));
-        decodeFrame(index, stored, raw);
-        if (direct == null) {
-            for (int i : owners) {
-                Extent e = extents.get(i);
-                sink.write(e.firstPage(), raw.asSlice((long) e.slot() * pageSize, (long) e.pageCount() * pageSize));
+    /** Every frame read, checked and decoded in turn, on this thread; returns the number of frames. */
+    public long checkAllFrames() throws IOException {
+        try (PageReader pages = new PageReader(this, Arena.ofConfined())) {
+            for (int f = 0; f < frames.size(); f++) {
+                pages.frame(f);
             }
         }
-        for (Extent copy : copies) {
-            Extent src = extentOf(copy.source());
-            long slot = src.slot() + (copy.source() - src.firstPage());
-            sink.write(copy.firstPage(), raw.asSlice(slot * pageSize, (long) copy.pageCount() * pageSize));
-        }
-    }
-
-    /** Runs of consecutive frames {from, to} of about 1 MiB stored, at least 8 per thread so threads stay busy. */
-    private List<int[]> batches(int threads) {
-        long totalStored = storedBytes(0, frames.size());
-        long target = Math.max(1, Math.min(1L << 20, totalStored / (threads * 8L)));
-        List<int[]> batches = new ArrayList<>();
-        int from = 0;
-        long size = 0;
-        for (int i = 0; i < frames.size(); i++) {
-            size += frames.get(i).storedLength();
-            if (size >= target || i == frames.size() - 1) {
-                batches.add(new int[] {from, i + 1});
-                from = i + 1;
-                size = 0;
-            }
-        }
-        return batches;
-    }
-
-    /** Stored bytes of frames {@code from} (inclusive) to {@code to} (exclusive), which lie back to back. */
-    private long storedBytes(int from, int to) {
-        if (from >= to) {
-            return 0;
-        }
-        FrameInfo last = frames.get(to - 1);
-        return last.offset() + last.storedLength() - frames.get(from).offset();
+        return frames.size();
     }
 
     private void readAt(MemorySegment target, long offset) throws IOException {
@@ -712,92 +499,12 @@ public final class SnapshotReader implements AutoCloseable {
         }
     }
 
-    /**
-     * Stops a pool and waits for its tasks, so no task touches a buffer or file after an early error.
-     * Tasks are not interrupted: an interrupt during a FileChannel read closes the channel for good.
-     */
-    static void shutdownAndWait(ExecutorService pool) {
-        pool.shutdown();
-        boolean interrupted = false;
-        while (true) {
-            try {
-                if (pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
-                    break;
-                }
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * Checks every frame's checksum and decodes it (in parallel), proving the whole file readable.
-     *
-     * @return the number of frames checked
-     */
-    public long verify(int threads, Progress progress) throws IOException {
-        restore(new PageSink() {
-            @Override
-            public void write(long firstPage, MemorySegment data) {
-            }
-
-            @Override
-            public void zero(long firstPage, long count) {
-            }
-        }, threads, progress);
-        return frames.size();
-    }
-
-    private List<List<Extent>> copiesByFrame() {
-        List<List<Extent>> result = new ArrayList<>(frames.size());
-        for (int f = 0; f < frames.size(); f++) {
-            result.add(new ArrayList<>(0));
-        }
-        for (Extent e : extents) {
-            if (e.kind() != PageKind.COPY) {
-                continue;
-            }
-            // One piece per frame the source runs through; the pieces are as many as the pages at most.
-            for (long done = 0; done < e.pageCount(); ) {
-                Extent src = extentOf(e.source() + done);
-                int n = (int) Math.min(e.pageCount() - done, src.endPage() - (e.source() + done));
-                result.get(src.frame()).add(Extent.copy(e.firstPage() + done, n, e.source() + done));
-                done += n;
-            }
-        }
-        return result;
-    }
-
     private long rawFrameBytes() {
         long total = 0;
         for (FrameInfo f : frames) {
             total += (long) f.pageCount() * header.pageSize();
         }
         return total;
-    }
-
-    static <T> T await(Future<T> future) throws IOException {
-        try {
-            return future.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IOException(cause);
-        }
     }
 
     /** Counts of every page class and frame kind, computed from the metadata alone. */
@@ -816,7 +523,8 @@ public final class SnapshotReader implements AutoCloseable {
             compressed += f.compressed() ? 1 : 0;
             storedBytes += f.storedLength();
         }
-        long prefetchPages = prefetch.stream().mapToLong(PageRun::pageCount).sum();
+        // Distinct pages: a valid list may name a page many times, and inspect reports a share of the memory.
+        long prefetchPages = PageRun.inAddressOrder(prefetch).stream().mapToLong(PageRun::pageCount).sum();
         long memoryPages = header.pageCount();
         return new SnapshotStats(memoryPages, memoryPages - zero - stored - copy, zero, stored, copy, frames.size(),
                 compressed, frames.size() - compressed, storedBytes, rawFrameBytes(), fileSize, prefetchPages, storedExtents);
@@ -825,5 +533,26 @@ public final class SnapshotReader implements AutoCloseable {
     @Override
     public void close() throws IOException {
         channel.close();
+    }
+
+    /** The prefetch order as two arrays, 12 bytes a run: a list of ten million runs stays about 120 MB, not 700. */
+    private static final class PackedRuns extends java.util.AbstractList<PageRun> implements java.util.RandomAccess {
+        private final long[] first;
+        private final int[] pages;
+
+        PackedRuns(long[] first, int[] pages) {
+            this.first = first;
+            this.pages = pages;
+        }
+
+        @Override
+        public PageRun get(int index) {
+            return new PageRun(first[index], pages[index]);
+        }
+
+        @Override
+        public int size() {
+            return first.length;
+        }
     }
 }

@@ -89,13 +89,8 @@ public final class SnapshotWriter implements AutoCloseable {
             writeAt(section, position);
             position += section.limit();
         }
-        long mapAt = tableAt + (long) frameCount * SnapshotFormat.FRAME_ENTRY_SIZE;
-        long prefetchAt = prefetch.isEmpty() ? 0 : mapAt + (long) entries.size() * SnapshotFormat.EXTENT_ENTRY_SIZE;
-        ByteBuffer footer = ByteBuffer.allocate(SnapshotFormat.FOOTER_SIZE).order(SnapshotFormat.ORDER);
-        footer.putLong(tableAt).putLong(frameCount).putLong(mapAt).putLong(entries.size())
-                .putLong(prefetchAt).putLong(prefetch.size()).putInt((int) crc.getValue());
-        footer.putInt(SnapshotHeader.crc(footer.array(), 0, 52)).putLong(SnapshotFormat.END_MAGIC);
-        writeAt(footer.flip(), position);
+        SnapshotFooter footer = SnapshotFooter.after(tableAt, frameCount, entries.size(), prefetch.size(), (int) crc.getValue());
+        writeAt(ByteBuffer.wrap(footer.encode()), position);
         channel.force(true);
         channel.close();
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

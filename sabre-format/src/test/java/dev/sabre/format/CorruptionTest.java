@@ -56,7 +56,7 @@ class CorruptionTest {
     /** Opens and fully verifies {@code file}, expecting a corruption error; returns its message. */
     private String expectCorrupt(Path file) {
         try (SnapshotReader reader = SnapshotReader.open(file)) {
-            reader.verify(1, null);
+            reader.checkAllFrames();
         } catch (CorruptSnapshotException e) {
             assertTrue(e.getMessage().startsWith(file.toString()), "message must name the file: " + e.getMessage());
             assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
@@ -70,7 +70,7 @@ class CorruptionTest {
     @Test
     void theUntouchedFileIsValid() throws IOException {
         try (SnapshotReader reader = SnapshotReader.open(good)) {
-            assertTrue(reader.verify(2, null) > 3);
+            assertTrue(reader.checkAllFrames() > 3);
             assertEquals(2, reader.prefetchOrder().size());
         }
     }

@@ -1,6 +1,7 @@
 package dev.sabre.format;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sabre.codec.Codec;
 import dev.sabre.codec.CodecId;
@@ -78,6 +79,46 @@ class HostileMapTest {
         }
         try (SnapshotReader reader = SnapshotReader.open(file)) {
             assertEquals(extents, reader.prefetchOrder().size());
+            // The list names every page 200,000 times over: inspect reports the pages it names, not the sum.
+            assertEquals(2L * extents, reader.stats().prefetchPages());
+            assertEquals(reader.stats().presentPages(), reader.stats().prefetchPages());
         }
+    }
+
+    @Test
+    @Timeout(120)
+    void aLongPrefetchOrderIsKeptCompactly() throws IOException {
+        int runs = 2_000_000;
+        Path file = writeLongPrefetch(dir.resolve("long-prefetch.sabre"), runs);
+        long before = heapUsedAfterGc();
+        try (SnapshotReader reader = SnapshotReader.open(file)) {
+            long perRun = (heapUsedAfterGc() - before) / runs;
+            System.out.println("prefetch order of " + runs + " runs: " + perRun + " bytes of heap per run");
+            assertEquals(runs, reader.prefetchOrder().size());
+            assertEquals(new PageRun(7, 1), reader.prefetchOrder().get(1024 * 5 + 7));
+            // Two arrays cost 12 bytes a run; a list of PageRun objects at least 28 (24 an object, 4 a reference).
+            assertTrue(perRun <= 24, "the prefetch order keeps " + perRun + " bytes of heap per run");
+        }
+    }
+
+    /** Written in a method of its own, so that the list of runs is garbage once it returns. */
+    private static Path writeLongPrefetch(Path file, int runs) throws IOException {
+        SnapshotHeader header = new SnapshotHeader(1, 4096, 4096L * 1024, CodecId.NONE, 0, 1, PackPolicy.PAGE, 1, 2);
+        try (SnapshotWriter writer = new SnapshotWriter(file, header, 0)) {
+            List<PageRun> prefetch = new ArrayList<>(runs);
+            for (int r = 0; r < runs; r++) {
+                prefetch.add(new PageRun(r % 1024, 1));
+            }
+            writer.finish(List.of(Extent.zero(0, 1024)), prefetch);
+        }
+        return file;
+    }
+
+    private static long heapUsedAfterGc() {
+        java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return memory.getHeapMemoryUsage().getUsed();
     }
 }

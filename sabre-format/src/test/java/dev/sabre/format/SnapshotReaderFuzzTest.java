@@ -46,7 +46,7 @@ class SnapshotReaderFuzzTest {
     private static void check(byte[] bytes) throws IOException {
         Files.write(FILE, bytes);
         try (SnapshotReader reader = SnapshotReader.open(FILE)) {
-            reader.verify(1, null);
+            reader.checkAllFrames();
             reader.stats();
             List<Extent> extents = reader.extents();
             java.lang.foreign.MemorySegment page = java.lang.foreign.Arena.ofAuto().allocate(reader.header().pageSize());

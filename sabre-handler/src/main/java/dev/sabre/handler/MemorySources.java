@@ -1,7 +1,9 @@
 package dev.sabre.handler;
 
+import dev.sabre.format.Progress;
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.restore.PageSource;
+import dev.sabre.restore.RestoreEngine;
 import dev.sabre.restore.SnapshotPages;
 import dev.sabre.store.StorePages;
 import dev.sabre.store.StoreSnapshots;
@@ -50,10 +52,10 @@ final class MemorySources implements AutoCloseable {
             }
             if (config.verify()) {
                 if (memory instanceof SnapshotPages snapshot) {
-                    snapshot.reader().verify(config.restore().cpuWorkers(), null);
+                    RestoreEngine.verify(snapshot.reader(), config.restore(), Progress.NONE);
                 }
                 if (ws != null) {
-                    ws.reader().verify(config.restore().cpuWorkers(), null);
+                    RestoreEngine.verify(ws.reader(), config.restore(), Progress.NONE);
                 }
             }
             return new MemorySources(memoryFile, memory, ws);

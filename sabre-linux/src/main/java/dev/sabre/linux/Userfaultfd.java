@@ -80,6 +80,14 @@ public final class Userfaultfd implements AutoCloseable {
     public static final long IOCTL_API = 1L << 0x3F;
 
     /** Size of one {@code struct uffd_msg}. */
+    /**
+     * The argument of UFFDIO_COPY and UFFDIO_ZEROPAGE, one per thread and reused: these run once per page
+     * fault, and an arena per ioctl would cost an allocation and a free on that path. A struct is only
+     * used between setting its fields and reading the kernel's answer, on its own thread.
+     */
+    private static final ThreadLocal<MemorySegment> FILL_ARGUMENT = ThreadLocal.withInitial(() ->
+            Arena.ofAuto().allocate(Math.max(COPY.byteSize(), ZEROPAGE.byteSize()), 8));
+
     public static final int MESSAGE_SIZE = (int) UffdAbi.MSG.byteSize();
 
     private static final Path DEVICE = Path.of("/dev/userfaultfd");
@@ -211,8 +219,8 @@ public final class Userfaultfd implements AutoCloseable {
             throw new IllegalArgumentException("UFFDIO_COPY needs a native source segment");
         }
         long length = src.byteSize();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment arg = arena.allocate(COPY);
+        try {
+            MemorySegment arg = FILL_ARGUMENT.get();
             arg.set(JAVA_LONG, UffdAbi.COPY_DST, dst);
             arg.set(JAVA_LONG, UffdAbi.COPY_SRC, src.address());
             arg.set(JAVA_LONG, UffdAbi.COPY_LEN, length);
@@ -227,13 +235,11 @@ public final class Userfaultfd implements AutoCloseable {
 
     /** {@code UFFDIO_ZEROPAGE}: maps the zero page over the range (anonymous memory only). */
     public UffdFill zeroPage(long start, long length, long mode) throws LinuxException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment arg = arena.allocate(ZEROPAGE);
-            setRange(arg, start, length);
-            arg.set(JAVA_LONG, UffdAbi.ZEROPAGE_MODE, mode);
-            int r = Libc.ioctl(fd(), UffdAbi.UFFDIO_ZEROPAGE, arg);
-            return fill("UFFDIO_ZEROPAGE", start, length, r, arg.get(JAVA_LONG, UffdAbi.ZEROPAGE_ZEROPAGE));
-        }
+        MemorySegment arg = FILL_ARGUMENT.get();
+        setRange(arg, start, length);
+        arg.set(JAVA_LONG, UffdAbi.ZEROPAGE_MODE, mode);
+        int r = Libc.ioctl(fd(), UffdAbi.UFFDIO_ZEROPAGE, arg);
+        return fill("UFFDIO_ZEROPAGE", start, length, r, arg.get(JAVA_LONG, UffdAbi.ZEROPAGE_ZEROPAGE));
     }
 
     /**

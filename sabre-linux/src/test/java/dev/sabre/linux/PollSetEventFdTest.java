@@ -29,9 +29,13 @@ class PollSetEventFdTest {
     @Test
     void blockingReadWaitsForASignal() throws Exception {
         try (Background background = new Background(); EventFd event = EventFd.create(false)) {
-            CompletableFuture<Long> reader = background.run("reader", event::read);
-            Thread.sleep(50);
-            assertFalse(reader.isDone());
+            CompletableFuture<Integer> tid = new CompletableFuture<>();
+            CompletableFuture<Long> reader = background.run("reader", () -> {
+                tid.complete(Libc.gettid());
+                return event.read();
+            });
+            BlockedInKernel.await(tid.get(10, TimeUnit.SECONDS), BlockedInKernel.READ);
+            assertFalse(reader.isDone(), "a read of an unsignalled eventfd blocks");
             event.add(3);
             assertEquals(3, reader.get(10, TimeUnit.SECONDS));
         }

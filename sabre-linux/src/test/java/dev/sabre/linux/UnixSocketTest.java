@@ -117,8 +117,12 @@ class UnixSocketTest {
     void shutdownWakesAThreadBlockedInAccept() throws Exception {
         try (Background background = new Background();
              UnixSocket listener = UnixSocket.listen(dir.resolve("s"), 4)) {
-            CompletableFuture<UnixSocket> accepted = background.run("accept", listener::accept);
-            Thread.sleep(100); // let it block in accept4
+            CompletableFuture<Integer> tid = new CompletableFuture<>();
+            CompletableFuture<UnixSocket> accepted = background.run("accept", () -> {
+                tid.complete(Libc.gettid());
+                return listener.accept();
+            });
+            BlockedInKernel.await(tid.get(10, TimeUnit.SECONDS), BlockedInKernel.ACCEPT4);
             listener.shutdown(UnixSocket.SHUT_RDWR);
             ExecutionException e = assertThrows(ExecutionException.class, () -> accepted.get(10, TimeUnit.SECONDS));
             LinuxException cause = assertInstanceOf(LinuxException.class, e.getCause());
@@ -148,9 +152,10 @@ class UnixSocketTest {
                 }
             }
 
+            int pollingThread = Libc.gettid();
             Thread signaller = Thread.ofPlatform().daemon().start(() -> {
                 try {
-                    Thread.sleep(50);
+                    BlockedInKernel.await(pollingThread, BlockedInKernel.POLL, BlockedInKernel.PPOLL);
                     stop.signal();
                 } catch (Exception e) {
                     throw new RuntimeException(e);

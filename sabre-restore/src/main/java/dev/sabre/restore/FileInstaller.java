@@ -2,6 +2,8 @@ package dev.sabre.restore;
 
 import dev.sabre.linux.FileIo;
 import dev.sabre.linux.LinuxException;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -10,15 +12,30 @@ import java.lang.foreign.MemorySegment;
  */
 public final class FileInstaller implements Installer {
     private final int fd;
+    private final Path name;
 
     /** Writes through {@code fd}, which the caller owns and has sized to the memory size. */
     public FileInstaller(int fd) {
+        this(fd, null);
+    }
+
+    /** As {@link #FileInstaller(int)}, naming {@code name} (the file as the user knows it) in errors. */
+    public FileInstaller(int fd, Path name) {
         this.fd = fd;
+        this.name = name;
     }
 
     @Override
-    public long copy(long offset, MemorySegment data) throws LinuxException {
-        FileIo.writeFully(fd, data, offset);
+    public long copy(long offset, MemorySegment data) throws IOException {
+        try {
+            FileIo.writeFully(fd, data, offset);
+        } catch (LinuxException e) {
+            if (name == null) {
+                throw e;
+            }
+            throw new IOException("%s: cannot write %d bytes at offset %d: %s".formatted(name, data.byteSize(), offset,
+                    e.getMessage()), e);
+        }
         return data.byteSize();
     }
 

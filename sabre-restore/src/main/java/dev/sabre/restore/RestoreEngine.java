@@ -1,6 +1,7 @@
 package dev.sabre.restore;
 
 import dev.sabre.format.FrameInfo;
+import dev.sabre.format.Progress;
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.linux.Memory;
 import java.io.IOException;
@@ -8,10 +9,12 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -26,6 +29,12 @@ import java.util.concurrent.atomic.LongAdder;
  * while others decode but the restore never takes more cores than it was given (a handler restoring
  * under a running guest leaves the guest its core). A page-fault handler runs it in the background and
  * calls {@link #prioritize} so the chunk holding a faulting page is taken next.
+ *
+ * <p>Memory is bounded whatever the compression ratio: a chunk decodes to at most
+ * {@link RestorePlan#MAX_CHUNK_RAW_BYTES} or one frame, and decode buffers belong to the compute permits,
+ * not the workers. With T permits and F the largest frame, the buffers hold at most
+ * T x (max(F, 8 MiB) + max(F, chunk size)), plus T x max(F, chunk size) for the extra O_DIRECT readers
+ * (docs/handler.md states the bound for the handler).
  */
 public final class RestoreEngine implements BackgroundRestore {
     private final SnapshotReader reader;
@@ -46,12 +55,17 @@ public final class RestoreEngine implements BackgroundRestore {
     private final AtomicInteger active;
     /** Permits to compute: reading with O_DIRECT happens outside them. */
     private final Semaphore compute;
+    /** Decode buffers, one per compute permit at most: taken with a permit, given back before releasing it. */
+    private final ConcurrentLinkedQueue<MemorySegment> rawBuffers = new ConcurrentLinkedQueue<>();
+    private final Progress progress;
+    private final AtomicLong decoded = new AtomicLong();
     private final long startNanos;
     private volatile boolean cancelled;
     private StorageFile storage;
 
-    private RestoreEngine(SnapshotReader reader, Installer installer, RestoreOptions options) {
+    private RestoreEngine(SnapshotReader reader, Installer installer, RestoreOptions options, Progress progress) {
         this.startNanos = System.nanoTime();
+        this.progress = progress;
         this.reader = reader;
         this.installer = installer;
         this.options = options;
@@ -66,7 +80,13 @@ public final class RestoreEngine implements BackgroundRestore {
     /** Starts restoring every present page of {@code reader} in the background; see {@link #completion}. */
     public static RestoreEngine start(SnapshotReader reader, Installer installer, RestoreOptions options)
             throws IOException {
-        RestoreEngine engine = new RestoreEngine(reader, installer, options);
+        return start(reader, installer, options, Progress.NONE);
+    }
+
+    /** As {@link #start(SnapshotReader, Installer, RestoreOptions)}, telling {@code progress} the raw bytes decoded (phase "decode"). */
+    public static RestoreEngine start(SnapshotReader reader, Installer installer, RestoreOptions options,
+                                      Progress progress) throws IOException {
+        RestoreEngine engine = new RestoreEngine(reader, installer, options, progress);
         engine.storage = StorageFile.open(reader.path(), options.directIo());
         for (int i = 0; i < engine.workers; i++) {
             try {
@@ -93,6 +113,30 @@ public final class RestoreEngine implements BackgroundRestore {
             }
         }
     }
+
+    /**
+     * Checks every frame's checksum and decodes it with {@code options}' threads, installing nothing:
+     * proves the whole file readable. Returns the number of frames checked.
+     */
+    public static long verify(SnapshotReader reader, RestoreOptions options, Progress progress) throws IOException {
+        try (RestoreEngine engine = start(reader, DISCARD, options.withZeroPages(false), progress)) {
+            engine.await();
+        }
+        return reader.frames().size();
+    }
+
+    /** Takes decoded pages and keeps nothing: what {@link #verify} installs into. */
+    private static final Installer DISCARD = new Installer() {
+        @Override
+        public long copy(long offset, MemorySegment data) {
+            return data.byteSize();
+        }
+
+        @Override
+        public long zero(long offset, long length) {
+            return length;
+        }
+    };
 
     public RestorePlan plan() {
         return plan;
@@ -180,12 +224,11 @@ public final class RestoreEngine implements BackgroundRestore {
     }
 
     private void work() {
-        MemorySegment stored = null, raw = null;
+        MemorySegment stored = null;
         try {
             long t0 = System.nanoTime();
             // Straight from mmap: page-aligned for O_DIRECT, and not zero-filled by the JVM first.
             stored = Memory.mapAnonymous(StorageFile.bufferSizeFor(Math.max(1, plan.maxStoredBytes())));
-            raw = Memory.mapAnonymous(Math.max(4096, plan.maxRawBytes()));
             mapNanos.add(System.nanoTime() - t0);
             long pageSize = reader.header().pageSize();
             int task;
@@ -205,7 +248,9 @@ public final class RestoreEngine implements BackgroundRestore {
                 RestorePlan.Chunk chunk = plan.chunks().get(task);
                 MemorySegment bytes = storage.isDirect() ? read(chunk, stored) : null;
                 compute.acquireUninterruptibly();
+                MemorySegment raw = null;
                 try {
+                    raw = rawBuffer();
                     MemorySegment data = decode(chunk, bytes != null ? bytes : read(chunk, stored), raw);
                     long t1 = System.nanoTime();
                     for (RestorePlan.Run run : chunk.runs()) {
@@ -214,16 +259,32 @@ public final class RestoreEngine implements BackgroundRestore {
                     }
                     installNanos.add(System.nanoTime() - t1);
                 } finally {
+                    if (raw != null) {
+                        rawBuffers.add(raw);
+                    }
                     compute.release();
                 }
+                // Told once a chunk, not once a frame: a counter shared by every core is a contended cache line.
+                progress.update("decode", decoded.addAndGet(chunk.rawBytes()), plan.rawBytes());
             }
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
         } finally {
             unmap(stored);
-            unmap(raw);
             workerDone();
         }
+    }
+
+    /** A decode buffer for the permit this worker holds: mapped on first use, touched only as far as a chunk decodes. */
+    private MemorySegment rawBuffer() throws IOException {
+        MemorySegment raw = rawBuffers.poll();
+        if (raw != null) {
+            return raw;
+        }
+        long t0 = System.nanoTime();
+        raw = Memory.mapAnonymous(Math.max(4096, plan.maxRawBytes()));
+        mapNanos.add(System.nanoTime() - t0);
+        return raw;
     }
 
     /** The last worker to stop completes the restore, whatever happens while doing so. */
@@ -292,6 +353,10 @@ public final class RestoreEngine implements BackgroundRestore {
 
     private void finish() {
         storage.close();
+        MemorySegment raw;
+        while ((raw = rawBuffers.poll()) != null) {
+            unmap(raw);
+        }
         Throwable t = failure.get();
         if (t != null) {
             completion.completeExceptionally(t);

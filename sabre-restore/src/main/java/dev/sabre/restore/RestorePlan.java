@@ -15,6 +15,12 @@ import java.util.List;
  * UFFDIO_COPY. Zero extents become runs of their own, installed after the data.
  */
 public final class RestorePlan {
+    /**
+     * A chunk decodes to at most this many bytes, or to one frame when a frame is larger. Without it a
+     * chunk is bounded by stored bytes only, and frames that compress 32,000:1 would put gigabytes of
+     * decoded pages behind one 256 KiB read.
+     */
+    public static final long MAX_CHUNK_RAW_BYTES = 8L << 20;
 
     /** {@code pages} guest pages from {@code firstPage} come from bytes {@code rawOffset ..} of the chunk's decoded buffer. */
     public record Run(long firstPage, long rawOffset, int pages) {}
@@ -28,6 +34,7 @@ public final class RestorePlan {
     private final int[] chunkOfFrame;
     private final long maxStored;
     private final long maxRaw;
+    private final long rawBytes;
 
     private RestorePlan(List<Chunk> chunks, List<Run> zeroRuns, int[] chunkOfFrame) {
         this.chunks = chunks;
@@ -35,6 +42,7 @@ public final class RestorePlan {
         this.chunkOfFrame = chunkOfFrame;
         this.maxStored = chunks.stream().mapToLong(Chunk::storedBytes).max().orElse(0);
         this.maxRaw = chunks.stream().mapToLong(Chunk::rawBytes).max().orElse(0);
+        this.rawBytes = chunks.stream().mapToLong(Chunk::rawBytes).sum();
     }
 
     /** Plans restoring every present page of {@code reader}, frames in file order. */
@@ -48,7 +56,8 @@ public final class RestorePlan {
         long stored = 0, raw = 0;
         for (int f = 0; f < frames.size(); f++) {
             FrameInfo frame = frames.get(f);
-            if (f > first && stored + frame.storedLength() > chunkBytes) {
+            long frameRaw = frame.pageCount() * pageSize;
+            if (f > first && (stored + frame.storedLength() > chunkBytes || raw + frameRaw > MAX_CHUNK_RAW_BYTES)) {
                 bounds.add(new int[] {first, f});
                 first = f;
                 stored = 0;
@@ -57,7 +66,7 @@ public final class RestorePlan {
             chunkOfFrame[f] = bounds.size();
             rawStart[f] = raw;
             stored += frame.storedLength();
-            raw += frame.pageCount() * pageSize;
+            raw += frameRaw;
         }
         if (first < frames.size()) {
             bounds.add(new int[] {first, frames.size()});
@@ -139,6 +148,11 @@ public final class RestorePlan {
 
     public long maxRawBytes() {
         return maxRaw;
+    }
+
+    /** Decoded bytes of all chunks: what a restore's progress counts up to. */
+    public long rawBytes() {
+        return rawBytes;
     }
 
     /** Number of UFFDIO_COPY calls the plan needs at least (one per merged run). */

@@ -7,6 +7,7 @@ import dev.sabre.format.PackOptions;
 import dev.sabre.format.PackPolicy;
 import dev.sabre.format.Packer;
 import dev.sabre.format.PageKind;
+import dev.sabre.format.PageReader;
 import dev.sabre.format.SnapshotReader;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -46,6 +47,7 @@ public class PageDecodeBenchmark {
 
     private Path snapshot;
     private SnapshotReader reader;
+    private PageReader pageReader;
     private long[] pages;
     private int next;
     private MemorySegment page;
@@ -62,6 +64,7 @@ public class PageDecodeBenchmark {
             Packer.pack(image, snapshot, options, null);
         }
         reader = SnapshotReader.open(snapshot);
+        pageReader = reader.pageReader();
         Random random = new Random(1);
         pages = new long[4096];
         for (int i = 0; i < pages.length; ) {
@@ -75,12 +78,13 @@ public class PageDecodeBenchmark {
 
     @Benchmark
     public MemorySegment decodeRandomPage() throws IOException {
-        reader.readPage(pages[next++ & (pages.length - 1)], page);
+        pageReader.readPage(pages[next++ & (pages.length - 1)], page);
         return page;
     }
 
     @TearDown(Level.Trial)
     public void close() throws IOException {
+        pageReader.close();
         reader.close();
         Files.deleteIfExists(snapshot);
     }
