@@ -17,9 +17,10 @@ import java.util.concurrent.atomic.LongAdder;
  * A .sabre snapshot served page by page: a zero page goes in with UFFDIO_ZEROPAGE, a stored page by
  * decoding only the frame that holds it (checksum first). Each serving thread keeps its last few decoded
  * frames, because faults cluster: at most {@value #CACHED_FRAMES} frames and {@link #CACHE_BYTES} bytes,
- * or one frame when a frame is larger. Those buffers are mapped memory this source owns and
- * {@link #close} unmaps, so a session's caches end with the session, not when the garbage collector
- * gets round to them. Pages absent from the snapshot (a Diff or a working set) come from {@code base}
+ * or one frame when a frame is larger. Those buffers are mapped memory this source owns: the cache of a
+ * thread that has ended is unmapped when the next thread makes its cache (a handler serves each VMM on a
+ * thread of its own, so one VMM's caches end with it, not when the garbage collector gets round to them),
+ * and {@link #close} unmaps the rest. Pages absent from the snapshot (a Diff or a working set) come from {@code base}
  * when there is one, else read as zeros.
  */
 public final class SnapshotPages implements PageSource {
@@ -119,6 +120,17 @@ public final class SnapshotPages implements PageSource {
     }
 
     private FrameCache newCache() {
+        for (FrameCache old : caches) {
+            if (!old.owner.isAlive() && caches.remove(old)) {
+                synchronized (old) {
+                    try {
+                        old.free();
+                    } catch (IOException e) {
+                        // munmap of our own mapping cannot fail short of a bug; the range stays reserved
+                    }
+                }
+            }
+        }
         FrameCache c = new FrameCache();
         caches.add(c);
         if (closed) {
@@ -129,6 +141,7 @@ public final class SnapshotPages implements PageSource {
 
     /** The last few frames one thread decoded, least recently used evicted first; guarded by its own lock. */
     private final class FrameCache {
+        private final Thread owner = Thread.currentThread();
         private final LinkedHashMap<Integer, MemorySegment> frames = new LinkedHashMap<>(16, 0.75f, true);
         private MemorySegment stored;
         private long frameBytes;

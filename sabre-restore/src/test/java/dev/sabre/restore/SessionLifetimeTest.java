@@ -71,7 +71,7 @@ class SessionLifetimeTest {
             MemorySegment expected = file.map(FileChannel.MapMode.READ_ONLY, 0, SLICE, arena);
             long afterTenth = 0;
             for (int s = 1; s <= SESSIONS; s++) {
-                runSession(snapshot, expected, new Random(s));
+                runSession(snapshot, null, expected, new Random(s));
                 if (s == 10) {
                     afterTenth = residentBytes();
                 }
@@ -84,12 +84,50 @@ class SessionLifetimeTest {
         }
     }
 
-    /** One session on a thread of its own: open, serve random faults into registered memory, check, close. */
-    private static void runSession(Path snapshot, MemorySegment expected, Random random) throws Exception {
+    /**
+     * A handler opens its snapshot once and serves every VMM from it, each on a thread of its own: a
+     * session's frame cache must end with its thread, not pile up until the handler stops. One stream over
+     * the whole slice (policy single) is the worst case: every cache holds that one large frame.
+     */
+    @Test
+    void sessionsSharingOneSourceFreeTheirCachesWhenTheirThreadsEnd() throws Exception {
+        Path snapshot = dir.resolve("shared-single.sabre");
+        try (MemoryImage image = MemoryImage.open(memory, 4096, null)) {
+            Packer.pack(image, snapshot, PackOptions.defaults().withPolicy(PackPolicy.SINGLE, 64), null);
+        }
+        try (Arena arena = Arena.ofShared(); FileChannel file = FileChannel.open(memory, StandardOpenOption.READ);
+             SnapshotPages shared = SnapshotPages.open(snapshot, null)) {
+            MemorySegment expected = file.map(FileChannel.MapMode.READ_ONLY, 0, SLICE, arena);
+            long afterTenth = 0;
+            for (int s = 1; s <= SESSIONS / 4; s++) {
+                runSession(snapshot, shared, expected, new Random(s));
+                if (s == 10) {
+                    afterTenth = residentBytes();
+                }
+                // Only the last session's cache may still be mapped: every earlier thread has ended.
+                long oneCache = shared.reader().frameBytes(0) + shared.reader().maxStoredBytes();
+                assertTrue(shared.cachedBytes() <= oneCache, "after session " + s + ": " + shared.cachedBytes()
+                        + " bytes cached, one session's cache is at most " + oneCache);
+            }
+            long afterLast = residentBytes();
+            assertTrue(afterLast <= afterTenth * 1.2, "RSS grew from %d MiB after 10 sessions to %d MiB after %d"
+                    .formatted(afterTenth >> 20, afterLast >> 20, SESSIONS / 4));
+        }
+    }
+
+    /**
+     * One session on a thread of its own: serve random faults into registered memory from {@code shared}
+     * (or from a source of its own, opened and closed here, when null), check every page.
+     */
+    private static void runSession(Path snapshot, SnapshotPages shared, MemorySegment expected, Random random)
+            throws Exception {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread session = Thread.ofPlatform().start(() -> {
             MemorySegment guest = null;
-            try (Userfaultfd uffd = Userfaultfd.create(true, false); SnapshotPages pages = SnapshotPages.open(snapshot, null)) {
+            SnapshotPages own = null;
+            try (Userfaultfd uffd = Userfaultfd.create(true, false)) {
+                own = shared == null ? SnapshotPages.open(snapshot, null) : null;
+                SnapshotPages pages = shared != null ? shared : own;
                 uffd.api(Userfaultfd.UFFD_FEATURE_EVENT_REMOVE);
                 guest = Memory.mapAnonymous(SLICE);
                 uffd.register(guest.address(), SLICE, Userfaultfd.UFFDIO_REGISTER_MODE_MISSING);
@@ -107,6 +145,13 @@ class SessionLifetimeTest {
             } catch (Throwable t) {
                 failure.set(t);
             } finally {
+                if (own != null) {
+                    try {
+                        own.close();
+                    } catch (IOException e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }
                 if (guest != null) {
                     try {
                         Memory.munmap(guest);
