@@ -240,9 +240,10 @@ public final class PageFaultHandler implements AutoCloseable {
         if (!config.killUnservable() || arrival.peer().pid() == Processes.getpid()) {
             return;
         }
+        String who = arrival.peer().describe(); // before the kill: the name of a process that has exited is gone
         try {
             if (arrival.peer().signal(Processes.SIGKILL)) {
-                limiter.note("killed refused VMM", arrival.peer().describe() + ", the process that connected: " + why);
+                limiter.note("killed refused VMM", who + ", the process that connected: " + why);
             }
         } catch (LinuxException e) {
             limiter.note("killed refused VMM", "could not kill " + arrival.peer().describe() + ": " + e.getMessage());

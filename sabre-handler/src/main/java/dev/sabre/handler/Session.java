@@ -437,9 +437,10 @@ final class Session {
         } else if (peer.pid() == Processes.getpid()) {
             log("not killing VMM %s (%s): it is this process", peer.describe(), why);
         } else {
+            String who = peer.describe(); // before the kill: the name of a process that has exited is gone
             try {
                 log(peer.signal(Processes.SIGKILL) ? "killed VMM %s, the process that connected: %s"
-                        : "VMM %s had already exited (%s)", peer.describe(), why);
+                        : "VMM %s had already exited (%s)", who, why);
             } catch (LinuxException e) {
                 log("could not kill VMM %s: %s", peer.describe(), e.getMessage());
             }

@@ -19,13 +19,12 @@ public final class PidFd implements AutoCloseable {
     private static final long SYS_PIDFD_OPEN = 434;
 
     private final int pid;
-    private final String command;
+    private String command;
     private int fd;
 
-    private PidFd(int fd, int pid, String command) {
+    private PidFd(int fd, int pid) {
         this.fd = fd;
         this.pid = pid;
-        this.command = command;
     }
 
     /**
@@ -49,8 +48,8 @@ public final class PidFd implements AutoCloseable {
         }
         try {
             Fds.setCloseOnExec(fd, true);
-            int pid = pidOf(fd);
-            return new PidFd(fd, pid, commandOf(pid));
+            // SO_PEERCRED's pid was recorded at connect, like the pidfd: no /proc read on every connection.
+            return new PidFd(fd, socket.peerCredentials().pid());
         } catch (LinuxException | RuntimeException e) {
             Fds.closeQuietly(fd);
             throw e;
@@ -62,14 +61,20 @@ public final class PidFd implements AutoCloseable {
         return pid;
     }
 
-    /** Its command name (/proc/PID/comm) when this descriptor was taken; "?" if it could not be read. */
-    public String command() {
+    /**
+     * Its command name (/proc/PID/comm), read the first time it is asked for while the process still runs
+     * (so never another process's that reused the pid); "?" if it had exited or could not be read.
+     */
+    public synchronized String command() {
+        if (command == null) {
+            command = fd >= 0 && isAlive() ? commandOf(pid) : "?";
+        }
         return command;
     }
 
     /** "pid 123 (qemu-system-x86)", for log lines that say what is killed. */
     public String describe() {
-        return "pid " + pid + " (" + command + ")";
+        return "pid " + pid + " (" + command() + ")";
     }
 
     /**
@@ -92,18 +97,18 @@ public final class PidFd implements AutoCloseable {
         fd = -1;
     }
 
-    /** The "Pid:" line of the pidfd's fdinfo: the process it refers to (-1 once it exited). */
-    private static int pidOf(int fd) throws LinuxException {
+    /** Whether the process still runs: the "Pid:" line of the pidfd's fdinfo turns -1 once it has exited. */
+    private boolean isAlive() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
                 if (line.startsWith("Pid:")) {
-                    return Integer.parseInt(line.substring(4).trim());
+                    return Integer.parseInt(line.substring(4).trim()) > 0;
                 }
             }
         } catch (IOException | NumberFormatException e) {
-            // fall through
+            // fall through: unknown
         }
-        throw new LinuxException("pidfd " + fd, Errno.EINVAL, "fdinfo has no Pid line");
+        return false;
     }
 
     private static String commandOf(int pid) {

@@ -9,21 +9,24 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The attacker: keeps {@code count} connections to the handler open that never send a handshake, and
- * reconnects each one the handler closes, on its own thread until {@link #close}.
+ * The attacker: opens {@code count} connections to the handler that never send a handshake and holds them
+ * open; with {@code reconnect}, also connects again for each one the handler closes, on its own thread
+ * until {@link #close}.
  */
 final class SilentPeers implements AutoCloseable {
     private final Path socket;
     private final int count;
+    private final boolean reconnect;
     private final List<UnixSocket> open = new ArrayList<>();
     private final AtomicLong connects = new AtomicLong();
     private final Thread thread;
     private volatile boolean stopping;
     private volatile String failure;
 
-    SilentPeers(Path socket, int count) {
+    SilentPeers(Path socket, int count, boolean reconnect) {
         this.socket = socket;
         this.count = count;
+        this.reconnect = reconnect;
         this.thread = Thread.ofPlatform().name("bench-silent-peers").start(this::run);
     }
 
@@ -34,7 +37,7 @@ final class SilentPeers implements AutoCloseable {
     private void run() {
         try (PollSet poll = new PollSet(count)) {
             while (!stopping) {
-                while (open.size() < count && !stopping) {
+                while (open.size() < count && !stopping && (reconnect || connects.get() < count)) {
                     open.add(UnixSocket.connect(socket));
                     connects.incrementAndGet();
                 }
