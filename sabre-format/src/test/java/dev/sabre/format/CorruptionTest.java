@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * truncation at every length, a flipped byte at every offset, and hand-made hostile files whose
  * checksums are valid but whose structure lies.
  */
-@Timeout(120)
+@Timeout(600) // a guard against a hang, not a speed target: it decodes about 40,000 damaged copies
 class CorruptionTest {
     @TempDir
     Path dir;
