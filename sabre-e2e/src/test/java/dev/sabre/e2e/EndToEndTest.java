@@ -92,7 +92,7 @@ class EndToEndTest {
     @ParameterizedTest
     @EnumSource(Strategy.class)
     void everyStrategyRestoresAWorkingFunction(Strategy strategy) {
-        Measurement m = orchestrator.restoreOnce("fibonacci", snapshot, strategy);
+        Measurement m = orchestrator.restoreOnce("fibonacci", snapshot, strategy, false);
         assertEquals(FIB_10, m.reply());
         assertEquals(strategy.label(), m.strategy());
         assertTrue(m.restoreMicros() > 0 && m.coldStartMicros() > 0);
@@ -146,7 +146,7 @@ class EndToEndTest {
                 ProcessHandle.of(handler.pid()).ifPresent(ProcessHandle::destroyForcibly);
             });
             VmmException e = assertThrows(VmmException.class,
-                    () -> orchestrator.coldStart(snapshot, Strategy.LAZY, handler, 1, false));
+                    () -> orchestrator.coldStart(snapshot, Strategy.LAZY, false, handler, 1, false));
             killer.join();
             assertTrue(e.getMessage().contains("the page-fault handler (lazy, pid " + handler.pid() + ") died"), e.getMessage());
             assertFalse(handler.isAlive());
@@ -190,12 +190,12 @@ class EndToEndTest {
     @Test
     void snapshotOfAnotherFunctionOrMemorySizeIsRefused() {
         VmmException function = assertThrows(VmmException.class,
-                () -> orchestrator.restoreOnce("python_list", snapshot, Strategy.LAZY));
+                () -> orchestrator.restoreOnce("python_list", snapshot, Strategy.LAZY, false));
         assertTrue(function.getMessage().contains("is of function 'fibonacci', cannot restore function 'python_list'"),
                 function.getMessage());
         Orchestrator bigger = new Orchestrator(driver, images, SETTINGS.withMemoryMiB(512), StepLog.stderr(), snapshots);
         VmmException size = assertThrows(VmmException.class,
-                () -> bigger.restoreOnce("fibonacci", snapshot, Strategy.REAP_COMPRESSED));
+                () -> bigger.restoreOnce("fibonacci", snapshot, Strategy.REAP_COMPRESSED, false));
         assertTrue(size.getMessage().contains("has 256 MiB of guest memory, the VM asks for 512 MiB"), size.getMessage());
         VmmException none = assertThrows(VmmException.class, () -> bigger.cached("fibonacci"));
         assertTrue(none.getMessage().startsWith("no qemu snapshot of fibonacci with 512 MiB"), none.getMessage());
