@@ -1,11 +1,9 @@
 package dev.sabre.e2e;
 
 import dev.sabre.handler.Strategy;
-import dev.sabre.linux.HugePages;
 import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -122,10 +120,8 @@ public final class EndToEnd {
                 }
                 snapshots.add(fs);
                 List<Measurement> measured;
-                try (HugePages reserved = options.hugePages() ? orchestrator.reserveHugePages(function) : null) {
+                try (Orchestrator.HugePageReservation reserved = options.hugePages() ? orchestrator.reserveHugePages(function) : null) {
                     measured = measure(fs, options, cold);
-                } catch (IOException e) {
-                    throw new VmmException("cannot give back the huge pages reserved for " + function + ": " + e.getMessage(), e);
                 }
                 rows.addAll(measured);
                 Report.targets(measured).lines().forEach(line -> progress.step("done: " + line));

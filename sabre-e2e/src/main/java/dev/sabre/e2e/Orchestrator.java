@@ -256,14 +256,27 @@ public final class Orchestrator {
         return HandlerProcess.start(memory, strategy, ws, false, directIo, handlerThreads);
     }
 
+    /** The host's 2 MiB pages held for the VMs of one function; closing gives them back. */
+    public record HugePageReservation(String function, HugePages pages) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                pages.close();
+            } catch (IOException e) {
+                throw new VmmException("cannot give back the " + pages.count() + " huge pages reserved for " + function
+                        + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
     /**
      * Reserves the host's 2 MiB pages for one VM of {@code function} on huge pages (its guest memory's worth);
      * the caller closes the reservation, which gives them back, also when the restores failed.
      */
-    public HugePages reserveHugePages(String function) {
+    public HugePageReservation reserveHugePages(String function) {
         long pages = spec(function).withHugePages(true).hugePagesNeeded();
         try {
-            return HugePages.reserve(pages);
+            return new HugePageReservation(function, HugePages.reserve(pages));
         } catch (IOException e) {
             throw new VmmException("cannot reserve " + pages + " huge pages of 2 MiB for " + function + ": " + e.getMessage(), e);
         }
@@ -326,11 +339,9 @@ public final class Orchestrator {
     public Measurement restoreOnce(String function, FunctionSnapshot fs, Strategy strategy, boolean hugePages) {
         fs.snapshot().checkCompatible(spec(function), driver.name());
         checkPageSize(strategy, hugePages);
-        try (HugePages reserved = hugePages ? reserveHugePages(function) : null;
+        try (HugePageReservation reserved = hugePages ? reserveHugePages(function) : null;
              HandlerProcess handler = startHandler(fs, strategy)) {
             return coldStart(fs, strategy, hugePages, handler, 1, false);
-        } catch (IOException e) {
-            throw new VmmException("cannot give back the huge pages reserved for " + function + ": " + e.getMessage(), e);
         }
     }
 
