@@ -130,7 +130,8 @@ class EndToEndTest {
         if (strategy == Strategy.LAZY) {
             // 256 MiB are 128 huge pages; on 4 KiB pages the same restore takes thousands of faults.
             assertTrue(m.faults() > 0 && m.faults() <= 128, "faults " + m.faults());
-            assertEquals(m.faults() * (2 << 20), m.installedBytes());
+            // At most one huge page per fault (a fault on a page another fault just installed installs nothing).
+            assertTrue(m.installedBytes() <= m.faults() * (2 << 20), m.faults() + " faults, " + m.installedBytes() + " bytes");
         }
     }
 
