@@ -162,4 +162,17 @@ class CommandLineTest {
             assertEquals(List.of("cut.sabre", "diff.mem", "good.sabre", "keep.sabre"), names);
         }
     }
+
+    /** Huge pages with the file strategy are refused in one line before any image is built or VM started. */
+    @Test
+    void hugePagesWithTheFileStrategyAreRefusedAtOnce() {
+        Run restore = sabre("vm", "restore", "fibonacci", "--strategy", "file", "--huge-pages");
+        assertEquals(1, restore.exit(), restore.err());
+        assertEquals("sabre restore: strategy file cannot use 2 MiB huge pages: the VMM maps the memory file itself, "
+                + "and hugetlb memory is filled only through a page-fault handler\n", restore.err());
+        Run e2e = sabre("e2e", "fibonacci", "--strategies", "file", "--huge-pages");
+        assertEquals(1, e2e.exit(), e2e.err());
+        assertTrue(e2e.err().startsWith("sabre e2e: huge pages need a strategy served by a page-fault handler"), e2e.err());
+        assertEquals(1, e2e.err().lines().count(), e2e.err());
+    }
 }

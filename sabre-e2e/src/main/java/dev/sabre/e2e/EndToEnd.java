@@ -27,9 +27,11 @@ public final class EndToEnd {
      * @param warmups     unreported restores before them (JIT warm-up of the handler, first-use costs)
      * @param input       the request's name for every invocation ("" = each function's default)
      * @param dropCaches  drop the page caches before every measured restore
+     * @param hugePages   also measure every strategy served by a handler with guest memory on 2 MiB huge pages,
+     *                    in the same rounds as on 4 KiB pages (the host's huge pages reserved for the run)
      */
     public record Options(List<String> functions, List<Strategy> strategies, int repetitions, int warmups,
-                          String input, boolean dropCaches) {
+                          String input, boolean dropCaches, boolean hugePages) {
         public Options {
             Objects.requireNonNull(input, "input");
             if (functions.isEmpty() || strategies.isEmpty()) {
@@ -44,6 +46,32 @@ public final class EndToEnd {
             if (warmups < 0 || warmups > 100) {
                 throw new VmmException("warm-ups must be between 0 and 100, not " + warmups);
             }
+            if (hugePages && strategies.stream().noneMatch(Strategy::servedByHandler)) {
+                throw new VmmException("huge pages need a strategy served by a page-fault handler, not only " + strategies);
+            }
+        }
+
+        /** On 4 KiB pages only. */
+        public Options(List<String> functions, List<Strategy> strategies, int repetitions, int warmups, String input,
+                       boolean dropCaches) {
+            this(functions, strategies, repetitions, warmups, input, dropCaches, false);
+        }
+
+        /** What each round restores: every strategy on 4 KiB pages, then, with huge pages, each handler strategy on 2 MiB. */
+        List<Restore> restores() {
+            List<Restore> restores = new ArrayList<>(strategies.stream().map(s -> new Restore(s, false)).toList());
+            if (hugePages) {
+                strategies.stream().filter(Strategy::servedByHandler).forEach(s -> restores.add(new Restore(s, true)));
+            }
+            return restores;
+        }
+    }
+
+    /** One kind of restore measured in each round: a strategy, on 4 KiB or 2 MiB pages. */
+    record Restore(Strategy strategy, boolean hugePages) {
+        @Override
+        public String toString() {
+            return strategy.label() + (hugePages ? " 2M" : "");
         }
     }
 
@@ -91,7 +119,10 @@ public final class EndToEnd {
                     fs = orchestrator.recordWorkingSet(fs);
                 }
                 snapshots.add(fs);
-                List<Measurement> measured = measure(fs, options.strategies(), options, cold);
+                List<Measurement> measured;
+                try (Orchestrator.HugePageReservation reserved = options.hugePages() ? orchestrator.reserveHugePages(function) : null) {
+                    measured = measure(fs, options, cold);
+                }
                 rows.addAll(measured);
                 Report.targets(measured).lines().forEach(line -> progress.step("done: " + line));
             } catch (VmmException | IllegalStateException e) {
@@ -107,10 +138,12 @@ public final class EndToEnd {
      * Measures the strategies in rounds: each round restores once with every strategy, starting one further
      * along the list each time, so that drift on a noisy host (a neighbour's load, the host's disk cache)
      * falls on all strategies alike rather than on whichever ran last. Each strategy keeps one handler for
-     * the whole run, as a deployment would. Rows come back grouped by strategy, in repetition order.
+     * the whole run, as a deployment would, whatever page size the VM uses. Rows come back grouped by strategy and
+     * page size (4 KiB first), in repetition order.
      */
-    private List<Measurement> measure(FunctionSnapshot fs, List<Strategy> strategies, Options options,
-                                      boolean cold) {
+    private List<Measurement> measure(FunctionSnapshot fs, Options options, boolean cold) {
+        List<Strategy> strategies = options.strategies();
+        List<Restore> restores = options.restores();
         Map<Strategy, HandlerProcess> handlers = new LinkedHashMap<>();
         List<Measurement> rows = new ArrayList<>();
         RuntimeException failure = null;
@@ -119,24 +152,25 @@ public final class EndToEnd {
                 handlers.put(strategy, orchestrator.startHandler(fs, strategy));
             }
             for (int i = 1; i <= options.warmups(); i++) {
-                for (Strategy strategy : strategies) {
-                    progress.step(String.format("%s %s: warm-up %d/%d", fs.function(), strategy, i, options.warmups()));
-                    orchestrator.coldStart(fs, strategy, handlers.get(strategy), 0, false);
+                for (Restore r : restores) {
+                    progress.step(String.format("%s %s: warm-up %d/%d", fs.function(), r, i, options.warmups()));
+                    orchestrator.coldStart(fs, r.strategy(), r.hugePages(), handlers.get(r.strategy()), 0, false);
                 }
             }
             for (int rep = 1; rep <= options.repetitions(); rep++) {
-                for (int k = 0; k < strategies.size(); k++) {
-                    Strategy strategy = strategies.get((rep - 1 + k) % strategies.size());
+                for (int k = 0; k < restores.size(); k++) {
+                    Restore r = restores.get((rep - 1 + k) % restores.size());
                     if (cold) {
                         String why = PageCache.drop();
                         if (why != null) {
                             throw new VmmException("cannot drop the page caches any more: " + why);
                         }
                     }
-                    Measurement m = orchestrator.coldStart(fs, strategy, handlers.get(strategy), rep, cold);
+                    Measurement m = orchestrator.coldStart(fs, r.strategy(), r.hugePages(), handlers.get(r.strategy()), rep,
+                            cold);
                     rows.add(m);
                     progress.step(String.format("%s %s %d/%d: restore %.1f ms, cold start %.1f ms, total %.1f ms%s",
-                            fs.function(), strategy, rep, options.repetitions(), m.restoreMicros() / 1000.0,
+                            fs.function(), r, rep, options.repetitions(), m.restoreMicros() / 1000.0,
                             m.coldStartMicros() / 1000.0, m.totalMicros() / 1000.0,
                             m.faults() < 0 ? "" : ", " + m.faults() + " faults"));
                 }
@@ -165,6 +199,7 @@ public final class EndToEnd {
         }
         List<String> order = strategies.stream().map(Strategy::label).toList();
         rows.sort(Comparator.comparingInt((Measurement m) -> order.indexOf(m.strategy()))
+                .thenComparingLong(Measurement::pageSize)
                 .thenComparingInt(Measurement::repetition));
         return rows;
     }

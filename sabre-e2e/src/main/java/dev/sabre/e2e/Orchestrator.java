@@ -8,6 +8,7 @@ import dev.sabre.format.Packer;
 import dev.sabre.format.PageRun;
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.handler.Strategy;
+import dev.sabre.linux.HugePages;
 import dev.sabre.linux.SparseFile;
 import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.Invocation;
@@ -255,16 +256,43 @@ public final class Orchestrator {
         return HandlerProcess.start(memory, strategy, ws, false, directIo, handlerThreads);
     }
 
+    /** The host's 2 MiB pages held for the VMs of one function; closing gives them back. */
+    public record HugePageReservation(String function, HugePages pages) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                pages.close();
+            } catch (IOException e) {
+                throw new VmmException("cannot give back the " + pages.count() + " huge pages reserved for " + function
+                        + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Reserves the host's 2 MiB pages for one VM of {@code function} on huge pages (its guest memory's worth);
+     * the caller closes the reservation, which gives them back, also when the restores failed.
+     */
+    public HugePageReservation reserveHugePages(String function) {
+        long pages = spec(function).withHugePages(true).hugePagesNeeded();
+        try {
+            return new HugePageReservation(function, HugePages.reserve(pages));
+        } catch (IOException e) {
+            throw new VmmException("cannot reserve " + pages + " huge pages of 2 MiB for " + function + ": " + e.getMessage(), e);
+        }
+    }
+
     /**
      * One cold start: restores the snapshot with the strategy (through {@code handler}, which must be the one
-     * {@link #startHandler} gave for it), invokes the function once, checks the reply and stops the VM.
+     * {@link #startHandler} gave for it), its guest memory on 2 MiB pages when {@code hugePages} (reserved by the
+     * caller, {@link #reserveHugePages}), invokes the function once, checks the reply and stops the VM.
      */
-    public Measurement coldStart(FunctionSnapshot fs, Strategy strategy, HandlerProcess handler, int repetition,
-                                 boolean cold) {
+    public Measurement coldStart(FunctionSnapshot fs, Strategy strategy, boolean hugePages, HandlerProcess handler,
+                                 int repetition, boolean cold) {
         if (strategy.servedByHandler() != (handler != null)) {
             throw new IllegalArgumentException("strategy " + strategy + (handler == null ? " needs" : " takes no") + " handler");
         }
-        VmSpec spec = spec(fs.function());
+        VmSpec spec = spec(fs.function()).withHugePages(hugePages);
         MemoryBackend backend = handler == null ? MemoryBackend.file() : MemoryBackend.uffd(handler.socket());
         long restoreMicros, coldStartMicros;
         String reply;
@@ -297,19 +325,31 @@ public final class Orchestrator {
             case REAP_COMPRESSED -> FunctionSnapshot.size(fs.compressedWorkingSet());
             default -> 0;
         };
-        return new Measurement(fs.function(), driver.name(), strategy.label(), repetition, restoreMicros, coldStartMicros,
-                snapshotBytes, wsBytes, cold ? "cold" : "warm", stats == null ? -1 : stats.faults(),
-                stats == null ? -1 : stats.bytesRead(), stats == null ? -1 : stats.restoreMicros(), reply);
+        return new Measurement(fs.function(), driver.name(), strategy.label(), spec.pageSize(), repetition, restoreMicros,
+                coldStartMicros, snapshotBytes, wsBytes, cold ? "cold" : "warm", stats == null ? -1 : stats.faults(),
+                stats == null ? -1 : stats.bytesRead(), stats == null ? -1 : stats.bytesInstalled(),
+                stats == null ? -1 : stats.restoreMicros(), reply);
     }
 
     /**
      * Restores {@code function} from {@code fs} once: {@link #coldStart} with a handler of its own, started before
-     * and stopped after. A snapshot of another function, memory size, VMM or guest image is refused first.
+     * and stopped after, and on huge pages the host's huge pages reserved before and given back after. A snapshot
+     * of another function, memory size, VMM or guest image is refused first, as is {@code file} on huge pages.
      */
-    public Measurement restoreOnce(String function, FunctionSnapshot fs, Strategy strategy) {
+    public Measurement restoreOnce(String function, FunctionSnapshot fs, Strategy strategy, boolean hugePages) {
         fs.snapshot().checkCompatible(spec(function), driver.name());
-        try (HandlerProcess handler = startHandler(fs, strategy)) {
-            return coldStart(fs, strategy, handler, 1, false);
+        checkPageSize(strategy, hugePages);
+        try (HugePageReservation reserved = hugePages ? reserveHugePages(function) : null;
+             HandlerProcess handler = startHandler(fs, strategy)) {
+            return coldStart(fs, strategy, hugePages, handler, 1, false);
+        }
+    }
+
+    /** Refuses {@code file} on huge pages before anything starts (hugetlb memory is filled only through a handler). */
+    public static void checkPageSize(Strategy strategy, boolean hugePages) {
+        if (hugePages && !strategy.servedByHandler()) {
+            throw new VmmException("strategy " + strategy.label() + " cannot use 2 MiB huge pages: the VMM maps the "
+                    + "memory file itself, and hugetlb memory is filled only through a page-fault handler");
         }
     }
 

@@ -34,7 +34,7 @@ public final class Plots {
         rows.forEach(r -> byFunction.computeIfAbsent(r.function(), k -> new ArrayList<>()).add(r));
 
         for (var e : byFunction.entrySet()) {
-            List<String> strategies = e.getValue().stream().map(Report.Row::strategy).toList();
+            List<String> strategies = e.getValue().stream().map(Report.Row::label).toList();
             CategoryChart chart = chart(e.getKey() + ": VM restore + cold start (medians)", "strategy", "ms");
             chart.getStyler().setStacked(true);
             chart.addSeries("VM restore", strategies, e.getValue().stream().map(r -> r.restore().median() / 1000).toList());
@@ -45,12 +45,12 @@ public final class Plots {
 
         List<String> functions = List.copyOf(byFunction.keySet());
         LinkedHashSet<String> strategies = new LinkedHashSet<>();
-        rows.forEach(r -> strategies.add(r.strategy()));
+        rows.forEach(r -> strategies.add(r.label()));
         CategoryChart cold = chart("Cold start by strategy (medians)", "function", "ms");
         for (String strategy : strategies) {
             List<Double> values = new ArrayList<>();
             for (String f : functions) {
-                values.add(byFunction.get(f).stream().filter(r -> r.strategy().equals(strategy))
+                values.add(byFunction.get(f).stream().filter(r -> r.label().equals(strategy))
                         .mapToDouble(r -> r.coldStart().median() / 1000).findFirst().orElse(Double.NaN));
             }
             cold.addSeries(strategy, functions, values);

@@ -1,5 +1,6 @@
 package dev.sabre.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,5 +24,19 @@ class EndToEndOptionsTest {
     void nothingToMeasureIsRefused() {
         assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of(), List.of(Strategy.REAP), 1, 0, "", true));
         assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of("fibonacci"), List.of(), 1, 0, "", true));
+    }
+
+    @Test
+    void hugePagesAddEveryHandlerStrategyOn2MiBToTheSameRounds() {
+        VmmException fileOnly = assertThrows(VmmException.class, () -> new EndToEnd.Options(List.of("fibonacci"),
+                List.of(Strategy.FILE), 1, 0, "", true, true));
+        assertTrue(fileOnly.getMessage().startsWith("huge pages need a strategy served by a page-fault handler"),
+                fileOnly.getMessage());
+        var options = new EndToEnd.Options(List.of("fibonacci"), List.of(Strategy.FILE, Strategy.LAZY, Strategy.SABRE), 1, 0,
+                "", true, true);
+        assertEquals(List.of("file", "lazy", "sabre", "lazy 2M", "sabre 2M"),
+                options.restores().stream().map(Object::toString).toList());
+        assertEquals(3, new EndToEnd.Options(List.of("fibonacci"), List.of(Strategy.FILE, Strategy.LAZY, Strategy.SABRE), 1,
+                0, "", true).restores().size());
     }
 }

@@ -92,7 +92,7 @@ class EndToEndTest {
     @ParameterizedTest
     @EnumSource(Strategy.class)
     void everyStrategyRestoresAWorkingFunction(Strategy strategy) {
-        Measurement m = orchestrator.restoreOnce("fibonacci", snapshot, strategy);
+        Measurement m = orchestrator.restoreOnce("fibonacci", snapshot, strategy, false);
         assertEquals(FIB_10, m.reply());
         assertEquals(strategy.label(), m.strategy());
         assertTrue(m.restoreMicros() > 0 && m.coldStartMicros() > 0);
@@ -103,6 +103,60 @@ class EndToEndTest {
         if (strategy == Strategy.LAZY) {
             assertTrue(m.faults() > 100, "every page came from the handler: " + m.faults());
         }
+    }
+
+    /**
+     * The guest on 2 MiB hugetlb pages, served by the handler with every strategy (file is refused: hugetlb memory
+     * is filled only by copying): the reply is right, every fault brought a whole huge page, and the host's huge
+     * pages are given back after each restore.
+     */
+    @ParameterizedTest
+    @EnumSource(Strategy.class)
+    void everyStrategyRestoresAWorkingFunctionOnHugePages(Strategy strategy) throws Exception {
+        long pool = hugePagePool();
+        if (!strategy.servedByHandler()) {
+            VmmException e = assertThrows(VmmException.class,
+                    () -> orchestrator.restoreOnce("fibonacci", snapshot, strategy, true));
+            assertEquals("strategy file cannot use 2 MiB huge pages: the VMM maps the memory file itself, and hugetlb "
+                    + "memory is filled only through a page-fault handler", e.getMessage());
+            return;
+        }
+        Measurement m = orchestrator.restoreOnce("fibonacci", snapshot, strategy, true);
+        assertEquals(pool, hugePagePool(), "huge pages given back");
+        assertEquals(FIB_10, m.reply());
+        assertEquals(2 << 20, m.pageSize());
+        assertEquals(0, m.installedBytes() % (2 << 20), "only whole huge pages installed: " + m.installedBytes());
+        assertTrue(m.installedBytes() > 0 && m.installedBytes() <= SETTINGS.memoryMiB() << 20, "installed " + m.installedBytes());
+        if (strategy == Strategy.LAZY) {
+            // 256 MiB are 128 huge pages; on 4 KiB pages the same restore takes thousands of faults.
+            assertTrue(m.faults() > 0 && m.faults() <= 128, "faults " + m.faults());
+            // At most one huge page per fault (a fault on a page another fault just installed installs nothing).
+            assertTrue(m.installedBytes() <= m.faults() * (2 << 20), m.faults() + " faults, " + m.installedBytes() + " bytes");
+        }
+    }
+
+    /** A huge-page restore whose handler dies mid-way fails with its death, and the host still gets its huge pages back. */
+    @Test
+    void hugePagesAreGivenBackWhenTheRestoreFails() throws Exception {
+        long pool = hugePagePool();
+        Thread killer = Thread.ofPlatform().daemon().start(() -> {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (ProcessHandle.current().children().noneMatch(p -> p.info().command().orElse("").contains("qemu"))
+                    && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            ProcessHandle.current().children().filter(p -> p.info().commandLine().orElse("").contains("HandlerMain"))
+                    .forEach(ProcessHandle::destroyForcibly);
+        });
+        VmmException e = assertThrows(VmmException.class,
+                () -> orchestrator.restoreOnce("fibonacci", snapshot, Strategy.LAZY, true));
+        killer.join();
+        assertTrue(e.getMessage().contains("the page-fault handler (lazy, pid "), e.getMessage());
+        assertEquals(pool, hugePagePool(), "huge pages given back");
+    }
+
+    private static long hugePagePool() throws Exception {
+        return Long.parseLong(Files.readString(Path.of("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")).strip());
     }
 
     @Test
@@ -120,9 +174,9 @@ class EndToEndTest {
         Report.writeCsv(csv, result.rows());
         List<String> lines = Files.readAllLines(csv);
         assertEquals(7, lines.size());
-        assertTrue(lines.getFirst().startsWith("function,vmm,strategy,repetition,restore_us,cold_start_us,total_us,"
+        assertTrue(lines.getFirst().startsWith("function,vmm,strategy,page_size,repetition,restore_us,cold_start_us,total_us,"
                 + "snapshot_bytes,ws_bytes"), lines.getFirst());
-        assertTrue(lines.get(1).startsWith("fibonacci,qemu,file,1,"), lines.get(1));
+        assertTrue(lines.get(1).startsWith("fibonacci,qemu,file,4096,1,"), lines.get(1));
 
         String table = Report.table(result.rows());
         assertTrue(table.contains("reap-compressed"), table);
@@ -146,7 +200,7 @@ class EndToEndTest {
                 ProcessHandle.of(handler.pid()).ifPresent(ProcessHandle::destroyForcibly);
             });
             VmmException e = assertThrows(VmmException.class,
-                    () -> orchestrator.coldStart(snapshot, Strategy.LAZY, handler, 1, false));
+                    () -> orchestrator.coldStart(snapshot, Strategy.LAZY, false, handler, 1, false));
             killer.join();
             assertTrue(e.getMessage().contains("the page-fault handler (lazy, pid " + handler.pid() + ") died"), e.getMessage());
             assertFalse(handler.isAlive());
@@ -190,12 +244,12 @@ class EndToEndTest {
     @Test
     void snapshotOfAnotherFunctionOrMemorySizeIsRefused() {
         VmmException function = assertThrows(VmmException.class,
-                () -> orchestrator.restoreOnce("python_list", snapshot, Strategy.LAZY));
+                () -> orchestrator.restoreOnce("python_list", snapshot, Strategy.LAZY, false));
         assertTrue(function.getMessage().contains("is of function 'fibonacci', cannot restore function 'python_list'"),
                 function.getMessage());
         Orchestrator bigger = new Orchestrator(driver, images, SETTINGS.withMemoryMiB(512), StepLog.stderr(), snapshots);
         VmmException size = assertThrows(VmmException.class,
-                () -> bigger.restoreOnce("fibonacci", snapshot, Strategy.REAP_COMPRESSED));
+                () -> bigger.restoreOnce("fibonacci", snapshot, Strategy.REAP_COMPRESSED, false));
         assertTrue(size.getMessage().contains("has 256 MiB of guest memory, the VM asks for 512 MiB"), size.getMessage());
         VmmException none = assertThrows(VmmException.class, () -> bigger.cached("fibonacci"));
         assertTrue(none.getMessage().startsWith("no qemu snapshot of fibonacci with 512 MiB"), none.getMessage());

@@ -3,6 +3,8 @@ package dev.sabre.e2e;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -56,7 +58,38 @@ class ReportTest {
         assertTrue(targets.contains("lower than reap in 2 of 4 rounds"), targets);
     }
 
+    @Test
+    void hugePageRowsStandApartAndLazyFaultsAreCompared() throws Exception {
+        List<Measurement> rows = new ArrayList<>();
+        for (int rep = 1; rep <= 3; rep++) {
+            rows.add(row("lazy", 4096, rep, 2400, 10 << 20));
+            rows.add(row("lazy", 2 << 20, rep, 60, 120 << 20));
+            rows.add(row("eager", 4096, rep, 0, 200 << 20));
+            rows.add(row("eager", 2 << 20, rep, 0, 256 << 20));
+        }
+        String targets = Report.targets(rows);
+        assertTrue(targets.contains("f: lazy faults on 2M pages 60 vs 2400 on 4K = 0.025 (target <= 0.10: met)"), targets);
+        String table = Report.table(rows);
+        assertEquals(2 + 4, table.lines().count(), table);
+        assertTrue(table.lines().anyMatch(l -> l.matches("f +lazy +2M .* 60 +- +120\\.0")), table);
+        assertTrue(table.lines().anyMatch(l -> l.matches("f +eager +4K .* 0 +- +200\\.0")), table);
+        Path csv = Files.createTempFile("sabre-report-", ".csv");
+        try {
+            Report.writeCsv(csv, rows);
+            List<String> lines = Files.readAllLines(csv);
+            assertTrue(lines.getFirst().contains(",page_size,") && lines.getFirst().contains(",installed_bytes,"), lines.getFirst());
+            assertTrue(lines.get(2).startsWith("f,qemu,lazy,2097152,1,"), lines.get(2));
+        } finally {
+            Files.deleteIfExists(csv);
+        }
+    }
+
+    private static Measurement row(String strategy, long pageSize, int rep, long faults, long installed) {
+        return new Measurement("f", "qemu", strategy, pageSize, rep, 100_000, 500_000, 100 << 20, 0, "cold", faults, 0,
+                installed, -1, "ok");
+    }
+
     private static Measurement row(String strategy, int rep, long cold, long ws) {
-        return new Measurement("f", "qemu", strategy, rep, 100_000, cold, 100 << 20, ws, "cold", -1, -1, -1, "ok");
+        return new Measurement("f", "qemu", strategy, 4096, rep, 100_000, cold, 100 << 20, ws, "cold", -1, -1, -1, -1, "ok");
     }
 }

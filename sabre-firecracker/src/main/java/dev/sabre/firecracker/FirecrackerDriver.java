@@ -33,7 +33,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * Firecracker driven through its REST API on a per-VM Unix socket, with no fork: boot from a
  * function's images, pause and resume, Full and Diff snapshots, and restores whose memory comes from
  * the memory file ({@code mem_backend} File) or from a userfaultfd page-fault handler over the
- * handshake ({@code mem_backend} Uffd, {@code backend_path} = the handler's socket).
+ * handshake ({@code mem_backend} Uffd, {@code backend_path} = the handler's socket). A spec on huge pages
+ * sets {@code huge_pages: "2M"} at boot and on snapshot load (the latter only with Uffd, as Firecracker requires).
  */
 public final class FirecrackerDriver implements VmmDriver {
     /** Guest MAC of eth0; the guest init configures 10.0.2.15/24 on it. */
@@ -41,6 +42,8 @@ public final class FirecrackerDriver implements VmmDriver {
     /** As the QEMU driver's: init_on_free keeps memory the guest freed out of snapshots and working sets. */
     static final String BOOT_ARGS = "console=ttyS0 reboot=k panic=1 pci=off quiet random.trust_cpu=on init_on_free=1 "
             + "i8042.noaux i8042.nomux i8042.dumbkbd";
+    /** {@code huge_pages} of machine-config and snapshot load: guest memory on explicit 2 MiB hugetlbfs pages. */
+    static final String HUGE_PAGES_2M = "2M";
 
     private final FirecrackerConfig config;
     private final StepLog progress;
@@ -76,6 +79,9 @@ public final class FirecrackerDriver implements VmmDriver {
             machine.addProperty("mem_size_mib", spec.memoryMiB());
             // Always on, so that any VM can take Diff snapshots.
             machine.addProperty("track_dirty_pages", true);
+            if (spec.hugePages()) {
+                machine.addProperty("huge_pages", HUGE_PAGES_2M);
+            }
             vm.api.put("/machine-config", machine);
 
             JsonObject drive = new JsonObject();
@@ -176,6 +182,7 @@ public final class FirecrackerDriver implements VmmDriver {
     @Override
     public Restored restore(VmSpec spec, Snapshot snapshot, MemoryBackend backend) {
         snapshot.checkCompatible(spec, name());
+        DriverSupport.checkHugePageBackend(spec, backend);
         Path dir = snapshot.stateFile().getParent();
         SnapshotInfo info = SnapshotInfo.load(dir);
         if (info.kind() == SnapshotKind.DIFF && info.base() != null) {
@@ -205,6 +212,8 @@ public final class FirecrackerDriver implements VmmDriver {
             load.add("mem_backend", memBackend);
             load.addProperty("track_dirty_pages", true);
             load.addProperty("resume_vm", true);
+            // Always said: left out, Firecracker reuses the page size the snapshot's VM booted with ("Snapshot").
+            load.addProperty("huge_pages", spec.hugePages() ? HUGE_PAGES_2M : "None");
             if (vm.tap != null) {
                 JsonObject net = new JsonObject();
                 net.addProperty("iface_id", "eth0");

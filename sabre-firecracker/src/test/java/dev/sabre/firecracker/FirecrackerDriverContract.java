@@ -7,6 +7,7 @@ import dev.sabre.handler.HandlerConfig;
 import dev.sabre.handler.PageFaultHandler;
 import dev.sabre.handler.SessionReport;
 import dev.sabre.handler.Strategy;
+import dev.sabre.linux.HugePages;
 import dev.sabre.vmm.ColdStart;
 import dev.sabre.vmm.Invocation;
 import dev.sabre.vmm.MemoryBackend;
@@ -15,6 +16,7 @@ import dev.sabre.vmm.Snapshot;
 import dev.sabre.vmm.TestPageFaultHandler;
 import dev.sabre.vmm.Vm;
 import dev.sabre.vmm.VmSpec;
+import dev.sabre.vmm.VmmException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -30,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -183,19 +186,54 @@ abstract class FirecrackerDriverContract {
         }
     }
 
+    /**
+     * A guest whose memory is on 2 MiB hugetlb pages ({@code huge_pages: "2M"} at boot and on snapshot load), restored
+     * through the handler lazily and eagerly, the guest checking its memory and freeing a huge page like a balloon;
+     * the same snapshot also restores on 4 KiB pages, and the file backend is refused on huge pages.
+     */
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void hugePageGuestRestoresThroughTheHandler() throws Exception {
+        VmSpec huge = spec().withHugePages(true);
+        try (HugePages reserved = HugePages.reserve(huge.hugePagesNeeded())) {
+            Snapshot snapshot;
+            long free = HugePages.free();
+            Vm vm = driver().boot(huge);
+            try (vm) {
+                driver().invoke(vm, "boot");
+                assertTrue(HugePages.free() < free, "the booted guest's memory is on the host's huge pages");
+                snapshot = driver().snapshot(vm, tmp.resolve("huge"));
+            }
+            VmmException file = assertThrows(VmmException.class, () -> driver().restore(huge, snapshot, MemoryBackend.file()));
+            assertTrue(file.getMessage().contains("cannot be restored by mapping the snapshot's memory file"), file.getMessage());
+            Path socket = tmp.resolve("handler.sock");
+            for (Strategy strategy : List.of(Strategy.LAZY, Strategy.EAGER)) {
+                SessionReport report = restoreAndCheck(huge, "2M " + strategy.label(), snapshot,
+                        HandlerConfig.of(socket, snapshot.memoryFile(), strategy));
+                assertEquals(0, report.bytesInstalled() % HugePages.SIZE, report.toLine());
+            }
+            restoreAndCheck(spec(), "4K lazy of a 2M guest", snapshot, HandlerConfig.of(socket, snapshot.memoryFile(), Strategy.LAZY));
+            assertTrue(reserved.count() > 0);
+        }
+    }
+
     private void restoreAndCheck(String what, Snapshot snapshot, HandlerConfig config) throws Exception {
+        restoreAndCheck(spec(), what, snapshot, config);
+    }
+
+    private SessionReport restoreAndCheck(VmSpec spec, String what, Snapshot snapshot, HandlerConfig config) throws Exception {
         if (config == null) {
-            try (Vm vm = driver().restore(spec(), snapshot, MemoryBackend.file()).vm()) {
+            try (Vm vm = driver().restore(spec, snapshot, MemoryBackend.file()).vm()) {
                 assertGuestSawSnapshot(vm);
                 assertFalse(driver().invoke(vm, what).reply().isEmpty());
             }
-            return;
+            return null;
         }
         Path log = tmp.resolve("handler-" + what + ".log");
         PageFaultHandler handler;
         try (PrintStream out = new PrintStream(Files.newOutputStream(log), true)) {
             handler = PageFaultHandler.start(config.withLog(out));
-            try (Vm vm = driver().restore(spec(), snapshot, MemoryBackend.uffd(config.socket())).vm()) {
+            try (Vm vm = driver().restore(spec, snapshot, MemoryBackend.uffd(config.socket())).vm()) {
                 assertGuestSawSnapshot(vm);
                 assertFalse(driver().invoke(vm, what + " 1").reply().isEmpty());
                 assertFalse(driver().invoke(vm, what + " 2").reply().isEmpty()); // frees pages like a balloon
@@ -218,6 +256,7 @@ abstract class FirecrackerDriverContract {
         System.out.println(what + ": " + report.toLine());
         assertTrue(report.outcome().startsWith("VMM exited"), what + ": " + report.toLine());
         assertTrue(report.faults() > 0 || report.bytesInstalled() > 0, what + ": " + report.toLine());
+        return report;
     }
 
     /** Pages served from a .sabre snapshot, each decoded on its own. */

@@ -21,6 +21,19 @@ public final class DriverSupport {
     }
 
     /**
+     * Refuses a restore onto 2 MiB huge pages from the memory file ({@link MemoryBackend.File}): hugetlb pages can
+     * hold only memory copied into them (or files on hugetlbfs), never a private mapping of a snapshot file on disk;
+     * Firecracker's API says the same ("2M" pages require a UFFD memory backend).
+     */
+    public static void checkHugePageBackend(VmSpec spec, MemoryBackend backend) {
+        if (spec.hugePages() && backend instanceof MemoryBackend.File) {
+            throw new VmmException("guest memory of " + spec.function() + " on 2 MiB huge pages cannot be restored by "
+                    + "mapping the snapshot's memory file (backend file): hugetlb memory is filled only by copying; "
+                    + "restore it through a page-fault handler (uffd) instead");
+        }
+    }
+
+    /**
      * {@code vm} as this driver's own VM type, running: a VM of another driver, or one whose VMM has exited,
      * is a clear error (the latter with the VMM's logs).
      */

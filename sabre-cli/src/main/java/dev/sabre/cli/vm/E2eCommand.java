@@ -42,6 +42,10 @@ public final class E2eCommand implements Callable<Integer> {
     @Option(names = "--warm", description = "Do not drop the page caches between repetitions.")
     boolean warm;
 
+    @Option(names = "--huge-pages", description = {"Also restore with guest memory on 2 MiB huge pages (every strategy but file),",
+            "in the same rounds as on 4 KiB pages; reserves the host's huge pages and gives them back (root)."})
+    boolean hugePages;
+
     @Option(names = "--csv", paramLabel = "FILE", description = "Write one row per function, strategy and repetition.")
     Path csv;
 
@@ -55,7 +59,8 @@ public final class E2eCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<Strategy> chosen = strategies == null ? Strategy.all()
                 : strategies.stream().map(Strategy::parse).distinct().toList();
-        EndToEnd.Options options = new EndToEnd.Options(functions, chosen, repetitions, warmups, input, !warm);
+        EndToEnd.Options options = new EndToEnd.Options(functions, chosen, repetitions, warmups, input, !warm,
+                hugePages);
         Orchestrator o = vm.orchestrator();
         EndToEnd.Result result = new EndToEnd(o, dev.sabre.vmm.StepLog.stderr()).run(options);
         if (!result.rows().isEmpty()) {

@@ -30,12 +30,17 @@ public final class VmRestoreCommand implements Callable<Integer> {
     @Option(names = "--snapshot", paramLabel = "DIR", description = "A snapshot directory (default: the function's snapshot in the cache).")
     Path snapshot;
 
+    @Option(names = "--huge-pages", description = {"Guest memory on 2 MiB huge pages, served by the handler (not with file);",
+            "reserves the host's huge pages and gives them back (root)."})
+    boolean hugePages;
+
     @Mixin
     VmOptions vm;
 
     @Override
     public Integer call() {
         Strategy s = Strategy.parse(strategy);
+        Orchestrator.checkPageSize(s, hugePages);
         Orchestrator o = vm.orchestrator();
         o.checkFunction(function);
         FunctionSnapshot fs = snapshot != null ? FunctionSnapshot.load(snapshot) : o.cached(function);
@@ -44,13 +49,14 @@ public final class VmRestoreCommand implements Callable<Integer> {
             fs.snapshot().checkCompatible(o.spec(function), o.driver().name());
             fs = o.recordWorkingSet(fs);
         }
-        Measurement m = o.restoreOnce(function, fs, s);
+        Measurement m = o.restoreOnce(function, fs, s, hugePages);
         System.out.println(m.reply());
         System.out.println("restore from snapshot (us): " + m.restoreMicros());
         System.out.println("cold start (us): " + m.coldStartMicros());
         System.out.println("total (us): " + m.totalMicros());
         if (m.faults() >= 0) {
-            System.out.println("page faults served by the handler: " + m.faults());
+            System.out.println("page faults served by the handler (" + m.pageSizeLabel() + " pages): " + m.faults());
+            System.out.println("bytes installed by the handler: " + m.installedBytes());
         }
         return 0;
     }

@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import dev.sabre.firecracker.standin.MicroHttpServer.Response;
 import dev.sabre.linux.FileIo;
+import dev.sabre.linux.HugePages;
 import dev.sabre.linux.LinuxException;
 import dev.sabre.linux.Memory;
 import dev.sabre.linux.UnixSocket;
@@ -204,7 +205,7 @@ public final class FirecrackerStandIn {
                 if (next.get("smt").getAsBoolean() && vcpus > 1 && vcpus % 2 == 1) {
                     throw new Fault("The number of vCPUs must be 1 or an even number when SMT is enabled.");
                 }
-                if (next.get("mem_size_mib").getAsLong() <= 0) {
+                if (next.get("mem_size_mib").getAsLong() <= 0 || hugePages(next) && next.get("mem_size_mib").getAsLong() % 2 != 0) {
                     throw new Fault("The memory size (MiB) is either 0, or not a multiple of the configured page size.");
                 }
                 machine = next;
@@ -286,9 +287,10 @@ public final class FirecrackerStandIn {
                     throw new Fault("Cannot start microvm without kernel configuration.");
                 }
                 long bytes = machine.get("mem_size_mib").getAsLong() << 20;
-                MemorySegment memory = map(() -> Memory.mapAnonymous(bytes), "Cannot allocate guest memory");
+                boolean huge = hugePages(machine);
+                MemorySegment memory = map(() -> anonymousMemory(bytes, huge), "Cannot allocate guest memory");
                 synchronized (guestLock) {
-                    guest = new Guest(memory, new int[(int) (bytes / Guest.PAGE)], true);
+                    guest = new Guest(memory, new int[(int) (bytes / Guest.PAGE)], true, huge);
                     guest.boot();
                     generation = 1;
                 }
@@ -417,16 +419,24 @@ public final class FirecrackerStandIn {
         String backendType = body.has("mem_backend") ? body.getAsJsonObject("mem_backend").get("backend_type").getAsString() : "File";
         String backendPath = body.has("mem_backend") ? body.getAsJsonObject("mem_backend").get("backend_path").getAsString()
                 : body.get("mem_file_path").getAsString();
+        // huge_pages: "Snapshot" (the default) keeps what the snapshot's VM had; "2M" needs the Uffd backend.
+        String pages = body.has("huge_pages") ? body.get("huge_pages").getAsString() : "Snapshot";
+        boolean huge = pages.equals("Snapshot") ? hugePages(savedMachine) : pages.equals("2M");
         MemorySegment memory;
         boolean anonymous;
         if (backendType.equals("File")) {
+            if (huge) {
+                throw new Fault("Load snapshot error: Failed to restore from snapshot: Failed to load guest memory: "
+                        + "hugetlbfs pages require a UFFD memory backend.");
+            }
             memory = mapFile(Path.of(backendPath), bytes);
             anonymous = false;
         } else {
-            memory = handOverToHandler(Path.of(backendPath), bytes);
+            memory = handOverToHandler(Path.of(backendPath), bytes, huge);
             anonymous = true;
         }
         machine = savedMachine;
+        machine.addProperty("huge_pages", huge ? "2M" : pages.equals("Snapshot") ? savedMachine.get("huge_pages").getAsString() : pages);
         machine.addProperty("track_dirty_pages", body.has("track_dirty_pages") && body.get("track_dirty_pages").getAsBoolean()
                 || body.has("enable_diff_snapshots") && body.get("enable_diff_snapshots").getAsBoolean());
         networks.putAll(savedNets);
@@ -438,7 +448,7 @@ public final class FirecrackerStandIn {
         }
         config.getAsJsonObject("drives").entrySet().forEach(e -> drives.put(e.getKey(), e.getValue().getAsJsonObject()));
         synchronized (guestLock) {
-            guest = new Guest(memory, generations, anonymous);
+            guest = new Guest(memory, generations, anonymous, huge);
             generation = savedGeneration;
             verified = -1;
         }
@@ -474,9 +484,13 @@ public final class FirecrackerStandIn {
         }, "Failed to load guest memory");
     }
 
-    /** Firecracker's Uffd backend: anonymous memory, a registered userfaultfd, and the handshake to the handler. */
-    private MemorySegment handOverToHandler(Path socket, long bytes) {
-        MemorySegment memory = map(() -> Memory.mapAnonymous(bytes), "Cannot allocate guest memory");
+    /**
+     * Firecracker's Uffd backend: anonymous memory (on 2 MiB hugetlb pages when {@code huge}), a registered
+     * userfaultfd, and the handshake to the handler, whose page sizes are then 2 MiB.
+     */
+    private MemorySegment handOverToHandler(Path socket, long bytes, boolean huge) {
+        MemorySegment memory = map(() -> anonymousMemory(bytes, huge), "Cannot allocate guest memory");
+        long pageSize = huge ? HugePages.SIZE : Guest.PAGE;
         try (Userfaultfd uffd = Userfaultfd.create(true, false)) {
             uffd.api(Userfaultfd.UFFD_FEATURE_EVENT_REMOVE);
             uffd.register(memory.address(), bytes, Userfaultfd.UFFDIO_REGISTER_MODE_MISSING);
@@ -488,7 +502,7 @@ public final class FirecrackerStandIn {
                         + "to send information on handling guest memory page-faults due to: " + e.getMessage());
             }
             String regions = "[{\"base_host_virt_addr\":" + memory.address() + ",\"size\":" + bytes
-                    + ",\"offset\":0,\"page_size\":4096,\"page_size_kib\":4096}]";
+                    + ",\"offset\":0,\"page_size\":" + pageSize + ",\"page_size_kib\":" + pageSize + "}]";
             connection.send(regions.getBytes(StandardCharsets.UTF_8), uffd.fd());
             // Firecracker keeps the connection for the VM's life; the handler sees EOF when it exits.
             uffdConnection = connection;
@@ -498,6 +512,15 @@ public final class FirecrackerStandIn {
             throw new Fault("Load snapshot error: Failed to restore from snapshot: Failed to load guest memory: " + e.getMessage());
         }
         return memory;
+    }
+
+    private static boolean hugePages(JsonObject machine) {
+        return machine.has("huge_pages") && machine.get("huge_pages").getAsString().equals("2M");
+    }
+
+    /** Guest memory as Firecracker maps it: private anonymous, on the host's 2 MiB hugetlb pages with huge_pages "2M". */
+    private static MemorySegment anonymousMemory(long bytes, boolean huge) throws LinuxException {
+        return huge ? HugePages.mapAnonymous(bytes) : Memory.mapAnonymous(bytes);
     }
 
     /** The first thing a restored guest does: touch its memory; wrong memory crashes it. */

@@ -1,5 +1,6 @@
 package dev.sabre.firecracker.standin;
 
+import dev.sabre.linux.HugePages;
 import dev.sabre.linux.LinuxException;
 import dev.sabre.linux.Memory;
 
@@ -27,15 +28,18 @@ final class Guest {
     final int[] generation;
     private final BitSet dirty = new BitSet();
     private final boolean anonymous;
+    /** Pages a balloon frees at once: 8, or one whole 2 MiB page on hugetlb memory (which frees nothing smaller). */
+    private final int balloonPages;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(PAGE, PAGE);
     private final MemorySegment zeros = arena.allocate(PAGE, PAGE);
 
-    Guest(MemorySegment memory, int[] generation, boolean anonymous) {
+    Guest(MemorySegment memory, int[] generation, boolean anonymous, boolean hugePages) {
         this.memory = memory;
         this.pages = memory.byteSize() / PAGE;
         this.generation = generation;
         this.anonymous = anonymous;
+        this.balloonPages = hugePages ? (int) (HugePages.SIZE / PAGE) : 8;
     }
 
     MemorySegment memory() {
@@ -63,16 +67,19 @@ final class Guest {
     }
 
     /**
-     * Frees 8 pages the way a balloon does (madvise DONTNEED) when the memory is anonymous: they read
-     * as zeros afterwards, and a userfaultfd handler sees UFFD_EVENT_REMOVE for them.
+     * Frees 8 pages (a huge page on hugetlb memory) the way a balloon does (madvise DONTNEED) when the memory is
+     * anonymous: they read as zeros afterwards, and a userfaultfd handler sees UFFD_EVENT_REMOVE for them.
      */
     boolean balloon(int g) throws LinuxException {
         if (!anonymous) {
             return false;
         }
-        long first = Math.floorMod(g * 4099L, pages - 8);
-        Memory.madvise(memory.asSlice(first * PAGE, 8L * PAGE), Memory.MADV_DONTNEED);
-        for (long p = first; p < first + 8; p++) {
+        long first = Math.floorMod(g * 4099L, pages - balloonPages);
+        if (balloonPages > 8) {
+            first -= first % balloonPages; // hugetlb memory is freed in whole, aligned huge pages
+        }
+        Memory.madvise(memory.asSlice(first * PAGE, (long) balloonPages * PAGE), Memory.MADV_DONTNEED);
+        for (long p = first; p < first + balloonPages; p++) {
             generation[(int) p] = 0;
             dirty.set((int) p);
         }

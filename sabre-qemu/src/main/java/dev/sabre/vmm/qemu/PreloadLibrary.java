@@ -23,6 +23,8 @@ public final class PreloadLibrary {
     public static final String ENV_MEM_PATH = "SABRE_UFFD_MEM_PATH";
     /** Environment variable: the handler's Unix socket. */
     public static final String ENV_SOCKET = "SABRE_UFFD_SOCKET";
+    /** Environment variable: {@code 1} maps the replacement on 2 MiB hugetlb pages (handshake page size 2 MiB). */
+    public static final String ENV_HUGE_PAGES = "SABRE_UFFD_HUGE_PAGES";
     private static final String SOURCE = "/dev/sabre/vmm/qemu/native/sabre_uffd_preload.c";
 
     private PreloadLibrary() {

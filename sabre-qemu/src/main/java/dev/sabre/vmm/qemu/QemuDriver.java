@@ -72,6 +72,12 @@ public final class QemuDriver implements VmmDriver {
     public Vm boot(VmSpec spec) {
         HostTools.requireVmTools();
         DriverSupport.checkImages(spec);
+        if (spec.hugePages()) {
+            // memory-backend-file would need the RAM file on a hugetlbfs mount; a snapshot's memory does not
+            // depend on the page size the guest booted with, so restores choose huge pages instead.
+            throw new VmmException("the QEMU driver boots " + spec.function() + " on 4 KiB pages only; "
+                    + "huge pages apply to restores through a page-fault handler");
+        }
         long start = System.nanoTime();
         Path work = WorkDir.create("sabre-vm-" + spec.function());
         QemuVm vm = start(spec, work, work.resolve("memory"), true, false, Map.of());
@@ -148,6 +154,7 @@ public final class QemuDriver implements VmmDriver {
         HostTools.requireVmTools();
         snapshot.checkCompatible(spec, name());
         DriverSupport.checkImages(spec);
+        DriverSupport.checkHugePageBackend(spec, backend);
         Path memory;
         try {
             memory = snapshot.memoryFile().toRealPath();
@@ -162,7 +169,8 @@ public final class QemuDriver implements VmmDriver {
             Path library = PreloadLibrary.build(cache, progress);
             env = Map.of("LD_PRELOAD", library.toString(),
                     PreloadLibrary.ENV_MEM_PATH, memory.toString(),
-                    PreloadLibrary.ENV_SOCKET, socket.toAbsolutePath().toString());
+                    PreloadLibrary.ENV_SOCKET, socket.toAbsolutePath().toString(),
+                    PreloadLibrary.ENV_HUGE_PAGES, spec.hugePages() ? "1" : "0");
         }
         GreeterClient.warmUp();
         Path work = WorkDir.create("sabre-vm-" + spec.function());
@@ -198,8 +206,9 @@ public final class QemuDriver implements VmmDriver {
                 "-m", spec.memoryMiB() + "M",
                 "-smp", Integer.toString(spec.vcpus()),
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+                // align=2M: the preload bridge maps huge pages only at a 2 MiB-aligned address.
                 "-object", "memory-backend-file,id=mem,size=" + spec.memoryMiB() + "M,mem-path=" + opt(memory)
-                        + ",share=" + (shared ? "on" : "off"),
+                        + ",share=" + (shared ? "on" : "off") + (spec.hugePages() ? ",align=2M" : ""),
                 "-kernel", spec.image().kernel().toString(),
                 "-initrd", spec.image().initramfs().toString(),
                 "-append", kernelCommandLine(acc),

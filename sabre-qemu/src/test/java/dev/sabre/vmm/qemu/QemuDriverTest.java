@@ -14,7 +14,9 @@ import dev.sabre.vmm.VmSpec;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.image.Cache;
 import dev.sabre.vmm.image.ImageBuilder;
+import dev.sabre.linux.HugePages;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -123,6 +125,29 @@ class QemuDriverTest {
         VmmException e = assertThrows(VmmException.class,
                 () -> driver.restore(spec, snapshot, MemoryBackend.uffd(dir.resolve("none.sock"))));
         assertTrue(e.getMessage().contains("no page-fault handler listening"), e.getMessage());
+    }
+
+    @Test
+    void hugePagesNeedTheHandler() {
+        VmSpec huge = spec.withHugePages(true);
+        VmmException file = assertThrows(VmmException.class, () -> driver.restore(huge, snapshot, MemoryBackend.file()));
+        assertTrue(file.getMessage().startsWith("guest memory of fibonacci on 2 MiB huge pages cannot be restored by "
+                + "mapping the snapshot's memory file"), file.getMessage());
+        VmmException boot = assertThrows(VmmException.class, () -> driver.boot(huge));
+        assertTrue(boot.getMessage().contains("boots fibonacci on 4 KiB pages only"), boot.getMessage());
+    }
+
+    /** With fewer free 2 MiB pages than the guest needs, QEMU fails at once with the bridge's reason, not later in the guest. */
+    @Test
+    void hugePageRestoreWithoutFreeHugePagesFailsClearly(@TempDir Path dir) throws Exception {
+        VmSpec huge = spec.withHugePages(true);
+        Assumptions.assumeTrue(HugePages.free() < huge.hugePagesNeeded(), "another user holds enough free huge pages");
+        Path socket = dir.resolve("uffd.sock");
+        try (TestPageFaultHandler handler = new TestPageFaultHandler(socket, TestPageFaultHandler.raw(snapshot.memoryFile()))) {
+            VmmException e = assertThrows(VmmException.class, () -> driver.restore(huge, snapshot, MemoryBackend.uffd(socket)));
+            assertTrue(e.getMessage().contains("mmap(MAP_HUGETLB) (not enough free 2 MiB pages"), e.getMessage());
+            assertEquals(0, handler.faultsServed());
+        }
     }
 
     @Test
