@@ -27,7 +27,8 @@ public final class HandlerBench {
     /** One measured line: what, the value, the baseline it is compared with, the target, and whether it is met. */
     public record Row(String what, String value, String baseline, String target, boolean met) {}
 
-    public record Config(String dataset, int silent, int vmms, int burst, int pages, int sessions, List<PackPolicy> policies) {}
+    public record Config(String dataset, int silent, int vmms, int burst, int pages, int sessions, List<PackPolicy> policies,
+                         List<String> parts) {}
 
     private final Config config;
     private final Path work;
@@ -42,10 +43,16 @@ public final class HandlerBench {
 
     public List<Row> run() throws Exception {
         Path memory = Datasets.memoryFile(config.dataset());
-        attack(memory);
-        bursts(memory);
-        for (PackPolicy policy : config.policies()) {
-            sequentialSessions(policy);
+        if (config.parts().contains("attack")) {
+            attack(memory);
+        }
+        if (config.parts().contains("bursts")) {
+            bursts(memory);
+        }
+        if (config.parts().contains("sessions")) {
+            for (PackPolicy policy : config.policies()) {
+                sequentialSessions(policy);
+            }
         }
         return rows;
     }

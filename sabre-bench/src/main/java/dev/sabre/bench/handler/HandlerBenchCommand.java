@@ -39,13 +39,17 @@ public final class HandlerBenchCommand implements Callable<Integer> {
             description = "Snapshot policies for the sequential sessions (default ${DEFAULT-VALUE}).")
     List<String> policies;
 
+    @Option(names = "--parts", split = ",", defaultValue = "attack,bursts,sessions",
+            description = "Which parts to run (default ${DEFAULT-VALUE}).")
+    List<String> parts;
+
     @Override
     public Integer call() throws Exception {
         Path work = Files.createTempDirectory(Files.createDirectories(Datasets.cacheDir()), "bench-handler-");
         List<HandlerBench.Row> rows;
         try {
             rows = new HandlerBench(new HandlerBench.Config(dataset, silent, vmms, burst, pages, sessions,
-                    policies.stream().map(PackPolicy::parse).toList()), work, System.err).run();
+                    policies.stream().map(PackPolicy::parse).toList(), parts), work, System.err).run();
         } finally {
             try (var files = Files.list(work)) {
                 for (Path p : files.toList()) {

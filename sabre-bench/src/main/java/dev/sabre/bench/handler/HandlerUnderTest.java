@@ -31,7 +31,9 @@ final class HandlerUnderTest implements AutoCloseable {
         Path socket = dir.resolve("uffd.sock"), control = dir.resolve("control.sock"), log = dir.resolve("handler.log");
         Files.deleteIfExists(log);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
+                // A daemon's heap of fixed size, touched at start: what RSS then measures is native memory.
+                "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path"),
                 MAIN, "handler", "--socket", socket.toString(), "--control", control.toString(),
                 "--snapshot", memory.toString(), "--strategy", strategy));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
