@@ -90,6 +90,25 @@ public final class SnapshotPages implements PageSource {
         }
     }
 
+    /**
+     * Serves the run frame by frame (zero and absent pages first), so each frame it needs is decoded once
+     * whatever the thread's cache holds: a duplicate page may point back at a frame the cache has evicted.
+     * A 2 MiB huge page is assembled this way.
+     */
+    @Override
+    public long serveRun(long firstPage, long count, Installer installer) throws IOException {
+        long[] order = new long[Math.toIntExact(count)];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = ((long) (reader.frameOf(firstPage + i) + 1) << 32) | i;
+        }
+        java.util.Arrays.sort(order);
+        long installed = 0;
+        for (long key : order) {
+            installed += serve(firstPage + (key & 0xffffffffL), installer);
+        }
+        return installed;
+    }
+
     @Override
     public long bytesRead() {
         return bytesRead.sum() + (base != null ? base.bytesRead() : 0);
