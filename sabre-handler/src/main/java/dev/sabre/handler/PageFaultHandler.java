@@ -2,7 +2,6 @@ package dev.sabre.handler;
 
 import dev.sabre.linux.Errno;
 import dev.sabre.linux.LinuxException;
-import dev.sabre.linux.Processes;
 import dev.sabre.linux.UffdDescriptor;
 import dev.sabre.linux.UnixSocket;
 import dev.sabre.linux.Userfaultfd;
@@ -237,17 +236,7 @@ public final class PageFaultHandler implements AutoCloseable {
 
     /** Kills a VMM whose userfaultfd we hold but will not serve; says what is killed. */
     private void killRefused(HandshakeReceiver.Arrival arrival, String why) {
-        if (!config.killUnservable() || arrival.peer().pid() == Processes.getpid()) {
-            return;
-        }
-        String who = arrival.peer().describe(); // before the kill: the name of a process that has exited is gone
-        try {
-            if (arrival.peer().signal(Processes.SIGKILL)) {
-                limiter.note("killed refused VMM", who + ", the process that connected: " + why);
-            }
-        } catch (LinuxException e) {
-            limiter.note("killed refused VMM", "could not kill " + arrival.peer().describe() + ": " + e.getMessage());
-        }
+        limiter.note("refused VMM", Session.kill(arrival.peer(), config, why));
     }
 
     private void ended(SessionReport report) {

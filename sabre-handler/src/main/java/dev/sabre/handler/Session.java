@@ -30,6 +30,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -245,18 +246,12 @@ final class Session {
      * the host cache, each range checked, decoded and installed as it arrives.
      */
     void prefetchStoredWorkingSet(StorePages stored) {
-        CompletableFuture<RestoreMetrics> future = new CompletableFuture<>();
-        watch(future);
-        Thread.ofPlatform().daemon().name("sabre-store-prefetch-" + id).start(() -> {
-            try {
-                StorePages.PrefetchResult r = stored.prefetchWorkingSet(installer, STORE_PREFETCH_REQUESTS);
-                log("working set from the store: %d pages in %d ranged requests, %d bytes fetched", r.pages(), r.requests(),
-                        r.fetchedBytes());
-                future.complete(new RestoreMetrics(0, 0, 0, 0, 0, r.nanos() / 1000, r.fetchedBytes(), r.bytesInstalled(),
-                        stored.manifest().wsFrameCount(), STORE_PREFETCH_REQUESTS, false));
-            } catch (Throwable t) {
-                future.completeExceptionally(t);
-            }
+        inBackground("sabre-store-prefetch-", () -> {
+            StorePages.PrefetchResult r = stored.prefetchWorkingSet(installer, STORE_PREFETCH_REQUESTS);
+            log("working set from the store: %d pages in %d ranged requests, %d bytes fetched", r.pages(), r.requests(),
+                    r.fetchedBytes());
+            return new RestoreMetrics(0, 0, 0, 0, 0, r.nanos() / 1000, r.fetchedBytes(), r.bytesInstalled(),
+                    stored.manifest().wsFrameCount(), STORE_PREFETCH_REQUESTS, false);
         });
     }
 
@@ -273,11 +268,17 @@ final class Session {
             prefetch(snapshot);
             return;
         }
+        inBackground("sabre-eager-", () -> RawRestore.restore(sources.memoryPath(), sources.memorySize(), installer,
+                config.restore()));
+    }
+
+    /** Runs {@code work} on a thread of its own as this session's background restore. */
+    private void inBackground(String threadName, Callable<RestoreMetrics> work) {
         CompletableFuture<RestoreMetrics> future = new CompletableFuture<>();
         watch(future);
-        Thread.ofPlatform().daemon().name("sabre-eager-" + id).start(() -> {
+        Thread.ofPlatform().daemon().name(threadName + id).start(() -> {
             try {
-                future.complete(RawRestore.restore(sources.memoryPath(), sources.memorySize(), installer, config.restore()));
+                future.complete(work.call());
             } catch (Throwable t) {
                 future.completeExceptionally(t);
             }
@@ -432,18 +433,28 @@ final class Session {
     }
 
     private void killVmm(String why) {
+        log("%s", kill(peer, config, why));
+    }
+
+    /**
+     * Kills a VMM that would otherwise wait for pages forever, through the pidfd taken when it connected;
+     * never this process (in-process VMMs in tests), and not when the configuration says so.
+     *
+     * @return one line saying what was done, for the log
+     */
+    static String kill(PidFd peer, HandlerConfig config, String why) {
+        String who = peer.describe(); // before the kill: the name of a process that has exited is gone
         if (!config.killUnservable()) {
-            log("not killing VMM %s (%s): disabled by configuration", peer.describe(), why);
-        } else if (peer.pid() == Processes.getpid()) {
-            log("not killing VMM %s (%s): it is this process", peer.describe(), why);
-        } else {
-            String who = peer.describe(); // before the kill: the name of a process that has exited is gone
-            try {
-                log(peer.signal(Processes.SIGKILL) ? "killed VMM %s, the process that connected: %s"
-                        : "VMM %s had already exited (%s)", who, why);
-            } catch (LinuxException e) {
-                log("could not kill VMM %s: %s", peer.describe(), e.getMessage());
-            }
+            return "not killing VMM " + who + " (" + why + "): disabled by configuration";
+        }
+        if (peer.pid() == Processes.getpid()) {
+            return "not killing VMM " + who + " (" + why + "): it is this process";
+        }
+        try {
+            return peer.signal(Processes.SIGKILL) ? "killed VMM " + who + ", the process that connected: " + why
+                    : "VMM " + who + " had already exited (" + why + ")";
+        } catch (LinuxException e) {
+            return "could not kill VMM " + who + ": " + e.getMessage();
         }
     }
 
