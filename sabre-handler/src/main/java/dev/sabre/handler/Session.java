@@ -299,15 +299,18 @@ final class Session {
                 if (!faultedUnits.get(unit)) {
                     long perUnit = guestPageSize / sources.pageSize();
                     recorder.record(unit * perUnit, perUnit);
-                    installedByFaults += stager.install(unit, installer);
+                    // A huge page the prefetch has already taken is answered by its copy: not read twice.
+                    if (!(engine instanceof HugePagePrefetch prefetch) || prefetch.claimForFault(unit)) {
+                        installedByFaults += stager.install(unit, installer);
+                    }
                     faultedUnits.set(unit);
                 }
             } else {
                 recorder.record(page, 1);
                 installedByFaults += sources.lazy().serve(page, installer);
-            }
-            if (engine != null && !engine.isDone()) {
-                engine.prioritize(page);
+                if (engine != null && !engine.isDone()) {
+                    engine.prioritize(page);
+                }
             }
         } catch (LinuxException e) {
             if (e.errno() == Errno.ENOENT) {
@@ -492,7 +495,9 @@ final class Session {
         }
         long installed = installedByFaults + (engine != null ? engine.bytesInstalled()
                 : restoreMetrics != null ? restoreMetrics.bytesInstalled() : 0);
-        long read = sources.lazy().bytesRead() - readAtStart + (restoreMetrics != null ? restoreMetrics.bytesRead() : 0);
+        // A huge-page prefetch reads through the faults' own source, whose count already holds its reads.
+        long read = sources.lazy().bytesRead() - readAtStart
+                + (restoreMetrics != null && !(engine instanceof HugePagePrefetch) ? restoreMetrics.bytesRead() : 0);
         SessionReport report = new SessionReport(id, peer.pid(), config.strategy(), outcome, latencies.count(),
                 latencies.percentileUs(50), latencies.percentileUs(99), latencies.maxUs(), removeEvents, read,
                 installed, restoreMetrics, writtenWorkingSet);

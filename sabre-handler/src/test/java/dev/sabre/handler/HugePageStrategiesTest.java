@@ -174,6 +174,11 @@ class HugePageStrategiesTest {
             assertTrue(r.restore().bytesInstalled() + r.bytesInstalled() >= units * HUGE, r.toLine());
             assertTrue(r.bytesInstalled() <= hugePagesOf(trace, beyond) * HUGE, r.toLine());
         }
+        // No huge page is read twice: a fault takes its huge page from the prefetch queue, or waits for the
+        // prefetch's copy (at most one in-flight huge page per worker is read and not installed at the exit).
+        long installed = reap.restore().bytesInstalled() + reap.bytesInstalled();
+        assertTrue(reap.bytesRead() <= installed + 4 * HUGE, "read " + reap.bytesRead() + ", installed " + installed
+                + ": " + reap.toLine());
         // A working set recorded on huge pages also serves a 4 KiB guest.
         runVmm(config(TestSnapshots.memory(), Strategy.REAP).withWorkingSet(rawWs), Memory.pageSize(), 1, trace, beyond);
     }

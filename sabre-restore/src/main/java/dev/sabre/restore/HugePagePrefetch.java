@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -18,10 +17,10 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Installs whole huge pages in the background, for a VMM whose memory is on 2 MiB pages: the prefetch of a
  * working set, Sabre's streamed restore and the eager restore. A few workers each take the next huge page
- * in order (a faulting page's huge page jumps the queue), assemble it from the source's pages with their own
- * {@link HugePageStager} and install it with one copy. A huge page a fault installed first is skipped by
- * the installer (EEXIST). Metrics: "decompress" is the time spent assembling (reading and decoding the
- * pages), "install" the copies.
+ * in order, assemble it from the source's pages with their own {@link HugePageStager} and install it with one
+ * copy. A fault takes its huge page out of the queue ({@link #claimForFault}) and installs it itself, so no
+ * huge page is read twice. Metrics: "decompress" is the time spent assembling (reading and decoding the
+ * pages), "install" the copies; bytes read are the source's while the prefetch ran, faults' reads included.
  */
 public final class HugePagePrefetch implements BackgroundRestore {
     private final PageSource source;
@@ -31,7 +30,6 @@ public final class HugePagePrefetch implements BackgroundRestore {
     private final int[] indexOfUnit;
     private final AtomicIntegerArray claimed;
     private final AtomicInteger cursor = new AtomicInteger();
-    private final ConcurrentLinkedDeque<Integer> urgent = new ConcurrentLinkedDeque<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final LongAdder assembleNanos = new LongAdder();
     private final LongAdder installNanos = new LongAdder();
@@ -127,16 +125,22 @@ public final class HugePagePrefetch implements BackgroundRestore {
         return completion.isDone();
     }
 
+    /** Nothing to do: a fault takes its huge page for itself with {@link #claimForFault}, without waiting for a worker. */
     @Override
     public void prioritize(long page) {
-        long unit = page * source.pageSize() / unitBytes;
+    }
+
+    /**
+     * Takes huge page {@code unit} out of this prefetch for a fault that installs it itself. Returns false when
+     * a worker has already taken it: then that worker's copy (which wakes every thread waiting on the huge
+     * page) answers the fault, and the fault must not read it a second time.
+     */
+    public boolean claimForFault(long unit) {
         if (unit < 0 || unit >= indexOfUnit.length) {
-            return;
+            return true;
         }
         int index = indexOfUnit[(int) unit];
-        if (index >= 0 && claimed.get(index) == 0) {
-            urgent.addFirst(index);
-        }
+        return index < 0 || claimed.compareAndSet(index, 0, 1);
     }
 
     @Override
@@ -157,12 +161,6 @@ public final class HugePagePrefetch implements BackgroundRestore {
     }
 
     private int nextUnit() {
-        Integer first;
-        while ((first = urgent.pollFirst()) != null) {
-            if (claimed.compareAndSet(first, 0, 1)) {
-                return first;
-            }
-        }
         int next;
         while ((next = cursor.getAndIncrement()) < units.length) {
             if (claimed.compareAndSet(next, 0, 1)) {
