@@ -174,11 +174,15 @@ public final class HandlerProcess implements AutoCloseable {
         }
     }
 
+    /** The handler in a message: {@code the page-fault handler (STRATEGY, pid N)}. */
+    public String describe() {
+        return "the page-fault handler (" + strategy + ", pid " + process.pid() + ")";
+    }
+
     /** One line: how the handler ended and its last log line. */
     public String describeDeath() {
         String status = process.isAlive() ? "running" : "exit status " + process.exitValue();
-        return "the page-fault handler (" + strategy + ", pid " + process.pid() + ") died (" + status + ")"
-                + (lastLogLine().isEmpty() ? "" : ": " + lastLogLine());
+        return describe() + " died (" + status + ")" + (lastLogLine().isEmpty() ? "" : ": " + lastLogLine());
     }
 
     /** Sends STOP_RECORD and returns the working-set file the handler wrote. */

@@ -353,10 +353,22 @@ public final class Orchestrator {
         }
     }
 
-    /** The error to report: the handler's death when that is what ended the VM, else {@code e} itself. */
+    /**
+     * The error to report: the handler's death, or the handler's reason when it gave up on the VM and killed it
+     * (a snapshot that fails its checksum, a fault outside the memory), when that is what ended the VM; else
+     * {@code e} itself.
+     */
     private static VmmException handlerDeath(HandlerProcess handler, FunctionSnapshot fs, VmmException e) {
-        if (handler != null && !handler.isAlive()) {
+        if (handler == null) {
+            return e;
+        }
+        if (!handler.isAlive()) {
             return new VmmException(handler.describeDeath() + "; stopped the VM of " + fs.function(), e);
+        }
+        HandlerProcess.SessionStats session = handler.nextSession(Duration.ofSeconds(2));
+        if (session != null && session.outcome().startsWith("cannot be served")) {
+            return new VmmException(handler.describe() + " killed the VM of " + fs.function() + ", which "
+                    + session.outcome(), e);
         }
         return e;
     }
