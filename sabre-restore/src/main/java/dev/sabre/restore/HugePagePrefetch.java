@@ -9,8 +9,6 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -28,14 +26,12 @@ public final class HugePagePrefetch implements BackgroundRestore {
     private final long unitBytes;
     private final long[] units;
     private final int[] indexOfUnit;
-    private final AtomicIntegerArray claimed;
-    private final AtomicInteger cursor = new AtomicInteger();
+    private final WorkQueue queue;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final LongAdder assembleNanos = new LongAdder();
     private final LongAdder installNanos = new LongAdder();
     private final LongAdder installed = new LongAdder();
     private final CompletableFuture<RestoreMetrics> completion = new CompletableFuture<>();
-    private final AtomicInteger active;
     private final int workers;
     private final long readAtStart;
     private final long startNanos = System.nanoTime();
@@ -51,9 +47,8 @@ public final class HugePagePrefetch implements BackgroundRestore {
         for (int i = 0; i < units.length; i++) {
             indexOfUnit[(int) units[i]] = i;
         }
-        this.claimed = new AtomicIntegerArray(units.length);
+        this.queue = new WorkQueue(units.length);
         this.workers = Math.max(1, Math.min(threads, units.length));
-        this.active = new AtomicInteger(workers);
         this.readAtStart = source.bytesRead();
     }
 
@@ -64,17 +59,8 @@ public final class HugePagePrefetch implements BackgroundRestore {
     public static HugePagePrefetch start(long[] units, PageSource source, Installer installer, long unitBytes,
                                          RestoreOptions options) {
         HugePagePrefetch prefetch = new HugePagePrefetch(units, source, installer, unitBytes, options.cpuWorkers());
-        for (int i = 0; i < prefetch.workers; i++) {
-            try {
-                Thread.ofPlatform().daemon().name("sabre-huge-prefetch-" + i).start(prefetch::work);
-            } catch (Throwable t) {
-                prefetch.failure.compareAndSet(null, t);
-                for (int missing = prefetch.workers - i; missing > 0; missing--) {
-                    prefetch.workerDone();
-                }
-                break;
-            }
-        }
+        prefetch.queue.startWorkers("sabre-huge-prefetch-", prefetch.workers, prefetch::work, prefetch.failure,
+                prefetch::finish);
         return prefetch;
     }
 
@@ -140,7 +126,7 @@ public final class HugePagePrefetch implements BackgroundRestore {
             return true;
         }
         int index = indexOfUnit[(int) unit];
-        return index < 0 || claimed.compareAndSet(index, 0, 1);
+        return index < 0 || queue.take(index);
     }
 
     @Override
@@ -160,21 +146,11 @@ public final class HugePagePrefetch implements BackgroundRestore {
         }
     }
 
-    private int nextUnit() {
-        int next;
-        while ((next = cursor.getAndIncrement()) < units.length) {
-            if (claimed.compareAndSet(next, 0, 1)) {
-                return next;
-            }
-        }
-        return -1;
-    }
-
     private void work() {
         try {
             HugePageStager stager = new HugePageStager(source, unitBytes);
             int index;
-            while (!cancelled && failure.get() == null && (index = nextUnit()) >= 0) {
+            while (!cancelled && failure.get() == null && (index = queue.next()) >= 0) {
                 long t0 = System.nanoTime();
                 MemorySegment data = stager.assemble(units[index]);
                 long t1 = System.nanoTime();
@@ -184,19 +160,15 @@ public final class HugePagePrefetch implements BackgroundRestore {
             }
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
-        } finally {
-            workerDone();
         }
     }
 
-    private void workerDone() {
-        if (active.decrementAndGet() != 0) {
-            return;
-        }
+    /** Run by the last worker to stop. */
+    private void finish() {
         Throwable t = failure.get();
         if (t != null) {
             completion.completeExceptionally(t);
-        } else if (cancelled && cursor.get() < units.length) {
+        } else if (cancelled && !queue.allTaken()) {
             completion.completeExceptionally(new IOException("huge-page prefetch cancelled"));
         } else {
             completion.complete(new RestoreMetrics(0, 0, 0, assembleNanos.sum() / 1000, installNanos.sum() / 1000,

@@ -8,12 +8,9 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
@@ -42,9 +39,7 @@ public final class RestoreEngine implements BackgroundRestore {
     private final RestoreOptions options;
     private final RestorePlan plan;
     private final int workers;
-    private final AtomicIntegerArray claimed;
-    private final AtomicInteger cursor = new AtomicInteger();
-    private final ConcurrentLinkedDeque<Integer> urgent = new ConcurrentLinkedDeque<>();
+    private final WorkQueue queue;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final LongAdder mapNanos = new LongAdder();
     private final LongAdder readNanos = new LongAdder();
@@ -52,7 +47,6 @@ public final class RestoreEngine implements BackgroundRestore {
     private final LongAdder installNanos = new LongAdder();
     private final LongAdder installed = new LongAdder();
     private final CompletableFuture<RestoreMetrics> completion = new CompletableFuture<>();
-    private final AtomicInteger active;
     /** Permits to compute: reading with O_DIRECT happens outside them. */
     private final Semaphore compute;
     /** Decode buffers, one per compute permit at most: taken with a permit, given back before releasing it. */
@@ -71,9 +65,8 @@ public final class RestoreEngine implements BackgroundRestore {
         this.options = options;
         this.plan = RestorePlan.of(reader, options.chunkBytes());
         int tasks = plan.chunks().size() + (options.zeroPages() ? plan.zeroRuns().size() : 0);
-        this.claimed = new AtomicIntegerArray(tasks);
+        this.queue = new WorkQueue(tasks);
         this.workers = Math.max(1, Math.min(options.workers(), Math.max(1, plan.chunks().size())));
-        this.active = new AtomicInteger(workers);
         this.compute = new Semaphore(options.cpuWorkers());
     }
 
@@ -88,18 +81,7 @@ public final class RestoreEngine implements BackgroundRestore {
                                       Progress progress) throws IOException {
         RestoreEngine engine = new RestoreEngine(reader, installer, options, progress);
         engine.storage = StorageFile.open(reader.path(), options.directIo());
-        for (int i = 0; i < engine.workers; i++) {
-            try {
-                Thread.ofPlatform().daemon().name("sabre-restore-" + i).start(engine::work);
-            } catch (Throwable t) {
-                // No thread (e.g. out of native threads): fail the restore; the started workers stop soon.
-                engine.failure.compareAndSet(null, t);
-                for (int missing = engine.workers - i; missing > 0; missing--) {
-                    engine.workerDone();
-                }
-                break;
-            }
-        }
+        engine.queue.startWorkers("sabre-restore-", engine.workers, engine::work, engine.failure, engine::finishSafely);
         return engine;
     }
 
@@ -174,9 +156,7 @@ public final class RestoreEngine implements BackgroundRestore {
         int frame = reader.frameOf(page);
         if (frame >= 0) {
             int chunk = plan.chunkOfFrame(frame);
-            if (claimed.get(chunk) == 0) {
-                urgent.addFirst(chunk);
-            }
+            queue.prioritize(chunk);
         }
     }
 
@@ -207,22 +187,6 @@ public final class RestoreEngine implements BackgroundRestore {
         return !cancelled && failure.get() == null;
     }
 
-    private int nextTask() {
-        Integer first;
-        while ((first = urgent.pollFirst()) != null) {
-            if (claimed.compareAndSet(first, 0, 1)) {
-                return first;
-            }
-        }
-        int next;
-        while ((next = cursor.getAndIncrement()) < claimed.length()) {
-            if (claimed.compareAndSet(next, 0, 1)) {
-                return next;
-            }
-        }
-        return -1;
-    }
-
     private void work() {
         MemorySegment stored = null;
         try {
@@ -232,7 +196,7 @@ public final class RestoreEngine implements BackgroundRestore {
             mapNanos.add(System.nanoTime() - t0);
             long pageSize = reader.header().pageSize();
             int task;
-            while (running() && (task = nextTask()) >= 0) {
+            while (running() && (task = queue.next()) >= 0) {
                 if (task >= plan.chunks().size()) {
                     RestorePlan.Run zero = plan.zeroRuns().get(task - plan.chunks().size());
                     compute.acquireUninterruptibly();
@@ -271,7 +235,6 @@ public final class RestoreEngine implements BackgroundRestore {
             failure.compareAndSet(null, t);
         } finally {
             unmap(stored);
-            workerDone();
         }
     }
 
@@ -288,13 +251,11 @@ public final class RestoreEngine implements BackgroundRestore {
     }
 
     /** The last worker to stop completes the restore, whatever happens while doing so. */
-    private void workerDone() {
-        if (active.decrementAndGet() == 0) {
-            try {
-                finish();
-            } catch (Throwable t) {
-                completion.completeExceptionally(t);
-            }
+    private void finishSafely() {
+        try {
+            finish();
+        } catch (Throwable t) {
+            completion.completeExceptionally(t);
         }
     }
 
@@ -360,21 +321,12 @@ public final class RestoreEngine implements BackgroundRestore {
         Throwable t = failure.get();
         if (t != null) {
             completion.completeExceptionally(t);
-        } else if (cancelled && !allClaimed()) {
+        } else if (cancelled && !queue.allTaken()) {
             completion.completeExceptionally(new IOException("restore of " + reader.path() + " cancelled"));
         } else {
             completion.complete(new RestoreMetrics(mapNanos.sum() / 1000, 0, readNanos.sum() / 1000,
                     decodeNanos.sum() / 1000, installNanos.sum() / 1000, (System.nanoTime() - startNanos) / 1000,
                     storage.bytesRead(), installed.sum(), reader.frames().size(), workers, storage.isDirect()));
         }
-    }
-
-    private boolean allClaimed() {
-        for (int i = 0; i < claimed.length(); i++) {
-            if (claimed.get(i) == 0) {
-                return false;
-            }
-        }
-        return true;
     }
 }
