@@ -38,12 +38,18 @@ public final class VmBuildCommand implements Callable<Integer> {
     public Integer call() {
         long start = System.nanoTime();
         Orchestrator orchestrator = vm.orchestrator();
+        GuestImage built;
         if (image != null) {
-            orchestrator.images().catalog().define(function, new FunctionImage(image, insecureRegistry));
+            // Recorded only once it has built: a reference that does not pull defines nothing.
+            FunctionImage definition = new FunctionImage(image, insecureRegistry);
+            var catalog = orchestrator.images().catalog();
+            built = orchestrator.images().build(catalog.imageFunction(function, definition));
+            catalog.define(function, definition);
         } else if (insecureRegistry) {
             throw new IllegalArgumentException("--insecure-registry goes with --image");
+        } else {
+            built = orchestrator.build(function);
         }
-        GuestImage built = orchestrator.build(function);
         System.out.printf("%s: kernel %s%n%s: initramfs %s%n%s: rootfs %s%n", function, built.kernel(), function,
                 built.initramfs(), function, built.rootfs());
         System.out.printf("%s: built in %.2f s%n", function, (System.nanoTime() - start) / 1e9);

@@ -125,11 +125,11 @@ public final class FunctionCatalog {
     }
 
     /**
-     * Defines (or redefines) the function {@code name} as the container image {@code image}, recorded in the
-     * cache. A directory of {@code functions/} of that name wins, so defining one is refused: name its image in
-     * its {@code image} file instead. The record is written to a temporary name, synced and renamed.
+     * The function {@code name} as the container image {@code image}, checked but not recorded yet (build it
+     * first, then {@link #define}). A directory of {@code functions/} of that name wins, so it is refused unless
+     * its own {@code image} file names the same image.
      */
-    public FunctionSource define(String name, FunctionImage image) {
+    public FunctionSource imageFunction(String name, FunctionImage image) {
         if (name == null || !NAME.matcher(name).matches() || name.startsWith("_")) {
             throw new VmmException("function name '" + name + "' must be 1-64 of a-z 0-9 _ . - and not start with _");
         }
@@ -141,6 +141,20 @@ public final class FunctionCatalog {
             }
             throw new VmmException("function " + name + " is defined by " + dir + "; to run it from an image, name the "
                     + "image in " + dir.resolve(FunctionImage.FILE) + ", or pick another name");
+        }
+        String hash = new Cache.Hasher().add("image-function").add(name).add(image.text()).hex();
+        return new FunctionSource(name, imageFunctions.resolve(name), root.resolve(COMMON), List.of(), hash, image);
+    }
+
+    /**
+     * Records the function {@code name} as the container image {@code image} in the cache (replacing an earlier
+     * definition), unless a directory of {@code functions/} defines it. Written to a temporary name, synced and
+     * renamed.
+     */
+    public FunctionSource define(String name, FunctionImage image) {
+        FunctionSource checked = imageFunction(name, image);
+        if (Files.isDirectory(root.resolve(name))) {
+            return checked; // the directory's own image file already names this image
         }
         Path record = imageFunctions.resolve(name);
         Path file = record.resolve(FunctionImage.FILE);

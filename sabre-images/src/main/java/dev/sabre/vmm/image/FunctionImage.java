@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * The container image a function runs, as its {@code image} file names it: the first line that is not blank
  * or a {@code #} comment is the reference ({@code host:port/repo:tag}, {@code ...@sha256:...},
- * {@code oci:DIR[:TAG]}, {@code oci-archive:FILE}, {@code docker-archive:FILE}); an optional further line
+ * {@code oci:DIR[:TAG]}, {@code oci-archive:FILE}, {@code docker-archive:FILE}, a relative path taken from the
+ * file's directory); an optional further line
  * {@code insecure-registry} allows plain http to a registry that is not on this machine.
  *
  * @param reference        the image reference
@@ -52,6 +53,11 @@ public record FunctionImage(String reference, boolean insecureRegistry) {
                 continue;
             }
             if (reference == null) {
+                for (String local : List.of("oci:", "oci-archive:", "docker-archive:")) {
+                    if (line.startsWith(local) && !line.startsWith(local + "/")) { // relative to the file's directory
+                        line = local + file.toAbsolutePath().getParent().resolve(line.substring(local.length()));
+                    }
+                }
                 try {
                     reference = new FunctionImage(line, false).reference();
                 } catch (VmmException e) {

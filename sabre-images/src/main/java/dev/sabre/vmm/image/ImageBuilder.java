@@ -34,7 +34,12 @@ public final class ImageBuilder {
 
     /** The images of the named function; unknown names and missing host tools fail first, with a clear message. */
     public GuestImage build(String function) {
-        FunctionSource source = catalog.get(function);
+        return build(catalog.get(function));
+    }
+
+    /** The images of a function definition (one not recorded in the catalog yet, too). */
+    public GuestImage build(FunctionSource source) {
+        String function = source.name();
         HostTools.requireImageTools();
         KernelImage kernel = new KernelBuilder(cache, progress).build();
         var initramfs = new InitramfsBuilder(cache, progress).build(kernel);
