@@ -33,7 +33,6 @@ import java.util.zip.GZIPInputStream;
  * it and renamed into place when complete, so it never holds half an image.
  */
 public final class ImagePuller {
-    /** How to reach registries. */
     /** How to reach registries, and how much an image may unpack to ({@code maxBytes} of regular files). */
     public record Options(boolean insecureRegistry, Path authFile, Duration timeout, long maxBytes,
                           Consumer<String> progress) {
@@ -94,11 +93,28 @@ public final class ImagePuller {
         return store;
     }
 
+    /**
+     * An image resolved to its linux/amd64 manifest, every blob of it in the store and its config read and
+     * checked, not yet unpacked: what a caller needs to decide whether it has already built from this manifest.
+     */
+    public record Fetched(ImageRef reference, Digest manifestDigest, Manifests.Manifest manifest, ImageConfig config,
+                          byte[] configBytes, int blobsFetched, long bytesFetched, long resolveNanos, long fetchNanos) {
+    }
+
     /** Pulls {@code reference} into {@code destination}, which must not exist or be an empty directory. */
     public Pulled pull(String reference, Path destination) throws IOException {
         ImageRef ref = ImageRef.parse(reference);
         Path dest = destination.toAbsolutePath().normalize();
         checkDestination(dest, ref);
+        return unpack(fetch(ref), dest);
+    }
+
+    /** Resolves {@code reference} and copies the blobs the store lacks into it (one manifest request when none). */
+    public Fetched fetch(String reference) {
+        return fetch(ImageRef.parse(reference));
+    }
+
+    private Fetched fetch(ImageRef ref) {
         long start = System.nanoTime();
         Resolved resolved;
         int fetched;
@@ -134,7 +150,20 @@ public final class ImagePuller {
             throw new OciException("image " + ref + ": config " + manifest.config().digest().shortForm() + " lists "
                     + config.diffIds().size() + " rootfs.diff_ids for " + manifest.layers().size() + " layers");
         }
+        return new Fetched(ref, resolved.digest(), manifest, config, configBytes, fetched, bytesFetched,
+                resolved.nanos(), fetchNanos);
+    }
 
+    /**
+     * Unpacks a fetched image into {@code destination} ({@code rootfs/} and {@code config.json}), which must not
+     * exist or be an empty directory; built under a temporary name and renamed into place when complete.
+     */
+    public Pulled unpack(Fetched image, Path destination) throws IOException {
+        ImageRef ref = image.reference();
+        Path dest = destination.toAbsolutePath().normalize();
+        checkDestination(dest, ref);
+        Manifests.Manifest manifest = image.manifest();
+        ImageConfig config = image.config();
         long applyStart = System.nanoTime();
         Path tmp = dest.resolveSibling("." + dest.getFileName() + ".tmp-" + UUID.randomUUID());
         LayerApplier.Totals totals;
@@ -148,7 +177,7 @@ public final class ImagePuller {
                 applyLayer(applier, layer, config.diffIds().get(i), "image " + ref + ": layer " + layer.digest().shortForm());
             }
             totals = applier.totals();
-            writeSynced(tmp.resolve("config.json"), configBytes);
+            writeSynced(tmp.resolve("config.json"), image.configBytes());
             if (Files.isDirectory(dest)) {
                 Files.delete(dest); // checked empty above
             }
@@ -157,10 +186,10 @@ public final class ImagePuller {
             LayerApplier.deleteTree(tmp, "image " + ref);
             throw e;
         }
-        Stats stats = new Stats(fetched, bytesFetched, manifest.layers().size() + 1 - fetched,
-                blobBytes(manifest) - bytesFetched, resolved.nanos(), fetchNanos, System.nanoTime() - applyStart,
-                totals.bytesWritten(), totals.skippedPrivileged());
-        return new Pulled(ref, resolved.digest(), config, dest.resolve("rootfs"), dest.resolve("config.json"), stats);
+        Stats stats = new Stats(image.blobsFetched(), image.bytesFetched(), manifest.layers().size() + 1 - image.blobsFetched(),
+                blobBytes(manifest) - image.bytesFetched(), image.resolveNanos(), image.fetchNanos(),
+                System.nanoTime() - applyStart, totals.bytesWritten(), totals.skippedPrivileged());
+        return new Pulled(ref, image.manifestDigest(), config, dest.resolve("rootfs"), dest.resolve("config.json"), stats);
     }
 
     private record Resolved(Digest digest, Manifests.Manifest manifest, long nanos) {

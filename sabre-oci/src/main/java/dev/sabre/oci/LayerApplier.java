@@ -18,10 +18,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -45,7 +42,6 @@ import java.util.Set;
 final class LayerApplier {
     private static final String WHITEOUT = ".wh.";
     private static final String OPAQUE = ".wh..wh..opq";
-    private static final int MAX_SYMLINKS = 40; // as the kernel's path walk
 
     private final Path root;
     private final boolean privileged;
@@ -263,57 +259,11 @@ final class LayerApplier {
         if (known != null) {
             return known;
         }
-        Path resolved = walk(components, create, at);
+        Path resolved = ImageRoot.directory(root, components, create, at);
         if (resolved != null) {
             resolvedDirectories.put(List.copyOf(components), resolved);
         }
         return resolved;
-    }
-
-    private Path walk(List<String> components, boolean create, String at) throws IOException {
-        Path current = root;
-        Deque<String> todo = new ArrayDeque<>(components);
-        int links = 0;
-        while (!todo.isEmpty()) {
-            String c = todo.pop();
-            if (c.isEmpty() || c.equals(".")) {
-                continue;
-            }
-            if (c.equals("..")) { // only from a link's target
-                if (current.equals(root)) {
-                    throw new OciException(at + ": a symbolic link on the way climbs out of the image root");
-                }
-                current = current.getParent();
-                continue;
-            }
-            Path next = current.resolve(c);
-            BasicFileAttributes attributes = attributes(next);
-            if (attributes == null) {
-                if (!create) {
-                    return null;
-                }
-                Files.createDirectory(next);
-                current = next;
-            } else if (attributes.isSymbolicLink()) {
-                if (++links > MAX_SYMLINKS) {
-                    throw new OciException(at + ": too many symbolic links on the way");
-                }
-                String target = Files.readSymbolicLink(next).toString();
-                List<String> parts = Arrays.asList(target.split("/"));
-                for (int i = parts.size() - 1; i >= 0; i--) {
-                    todo.push(parts.get(i));
-                }
-                if (target.startsWith("/")) {
-                    current = root;
-                }
-            } else if (attributes.isDirectory()) {
-                current = next;
-            } else {
-                throw new OciException(at + ": '" + printable(root.relativize(next).toString())
-                        + "' is not a directory");
-            }
-        }
-        return current;
     }
 
     /** Opaque directory: deletes what lower layers put under {@code dir}, keeping what this layer wrote. */
@@ -330,11 +280,7 @@ final class LayerApplier {
     }
 
     private static BasicFileAttributes attributes(Path path) {
-        try {
-            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            return null;
-        }
+        return ImageRoot.attributes(path);
     }
 
     private void delete(Path path, String at) {

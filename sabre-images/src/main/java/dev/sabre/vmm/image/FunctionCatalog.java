@@ -12,9 +12,11 @@ import java.util.stream.Stream;
 
 /**
  * The functions a user can run: every directory of {@code functions/} that holds a {@code server.py}
- * (besides the shared runtime {@code _common}). Users add a function by adding a directory.
- * The directory is {@code $SABRE_FUNCTIONS}, the system property {@code sabre.functions}, or the first
- * {@code functions/} found walking up from the working directory.
+ * (besides the shared runtime {@code _common}) or an {@code image} file naming the container image the
+ * function runs, and every function defined from an image with {@code sabre vm build NAME --image REF}, which
+ * is recorded in the cache ({@code $SABRE_CACHE/functions/NAME/image}, the same file). Users add a function by
+ * adding a directory. The directory is {@code $SABRE_FUNCTIONS}, the system property {@code sabre.functions},
+ * or the first {@code functions/} found walking up from the working directory.
  */
 public final class FunctionCatalog {
     public static final String COMMON = "_common";
@@ -22,9 +24,17 @@ public final class FunctionCatalog {
     private static final Pattern PACKAGE = Pattern.compile("[a-z0-9][a-z0-9+.-]+");
 
     private final Path root;
+    private final Path imageFunctions;
 
+    /** The functions of {@code root}, and those defined from images in the default cache. */
     public FunctionCatalog(Path root) {
+        this(root, Cache.defaultCache().root().resolve("functions"));
+    }
+
+    /** The functions of {@code root}, and those defined from images recorded under {@code imageFunctions}. */
+    public FunctionCatalog(Path root, Path imageFunctions) {
         this.root = root.toAbsolutePath().normalize();
+        this.imageFunctions = imageFunctions.toAbsolutePath().normalize();
         if (!Files.isDirectory(this.root.resolve(COMMON))) {
             throw new VmmException("not a functions directory (no " + COMMON + "/ in it): " + this.root);
         }
@@ -52,27 +62,56 @@ public final class FunctionCatalog {
         return root;
     }
 
-    /** Names of all functions, sorted. */
+    /** Where {@code sabre vm build NAME --image REF} records the functions it defines. */
+    public Path imageFunctions() {
+        return imageFunctions;
+    }
+
+    /** Names of all functions, sorted: the directories first, then the image functions of the cache. */
     public List<String> names() {
-        try (Stream<Path> dirs = Files.list(root)) {
-            return dirs.filter(d -> Files.isRegularFile(d.resolve("server.py")))
+        List<String> names = new ArrayList<>(list(root, d -> Files.isRegularFile(d.resolve("server.py"))
+                || Files.isRegularFile(d.resolve(FunctionImage.FILE))));
+        if (Files.isDirectory(imageFunctions)) {
+            list(imageFunctions, d -> Files.isRegularFile(d.resolve(FunctionImage.FILE))).stream()
+                    .filter(n -> !names.contains(n)).forEach(names::add);
+        }
+        return List.copyOf(names);
+    }
+
+    private static List<String> list(Path dir, java.util.function.Predicate<Path> isFunction) {
+        try (Stream<Path> dirs = Files.list(dir)) {
+            return dirs.filter(isFunction)
                     .map(d -> d.getFileName().toString())
                     .filter(n -> !n.startsWith("_") && NAME.matcher(n).matches())
                     .sorted()
                     .toList();
         } catch (IOException e) {
-            throw new VmmException("cannot list " + root + ": " + e.getMessage(), e);
+            throw new VmmException("cannot list " + dir + ": " + e.getMessage(), e);
         }
     }
 
-    /** The function with this name; an unknown name gives an error listing the known ones. */
+    /**
+     * The function with this name: a directory of {@code functions/} (its {@code image} file, if any, makes it
+     * an image function), else an image function recorded in the cache; an unknown name gives an error listing
+     * the known ones.
+     */
     public FunctionSource get(String name) {
-        if (name == null || !NAME.matcher(name).matches() || name.startsWith("_")
-                || !Files.isRegularFile(root.resolve(name).resolve("server.py"))) {
-            throw new VmmException("unknown function '" + name + "': no " + root.resolve(String.valueOf(name))
-                    + "/server.py; known functions: " + String.join(", ", names()));
+        boolean valid = name != null && NAME.matcher(name).matches() && !name.startsWith("_");
+        Path dir = valid ? root.resolve(name) : null;
+        if (valid && !Files.isDirectory(dir) && Files.isRegularFile(imageFunctions.resolve(name).resolve(FunctionImage.FILE))) {
+            dir = imageFunctions.resolve(name);
         }
-        Path dir = root.resolve(name);
+        if (dir != null && Files.isRegularFile(dir.resolve(FunctionImage.FILE))) {
+            Path file = dir.resolve(FunctionImage.FILE);
+            FunctionImage image = FunctionImage.read(file);
+            String hash = new Cache.Hasher().add("image-function").add(name).add(image.text()).hex();
+            return new FunctionSource(name, dir, root.resolve(COMMON), List.of(), hash, image);
+        }
+        if (dir == null || !Files.isRegularFile(dir.resolve("server.py"))) {
+            throw new VmmException("unknown function '" + name + "': no " + root.resolve(String.valueOf(name))
+                    + "/server.py nor " + FunctionImage.FILE + " file, and no image defined with 'sabre vm build "
+                    + name + " --image REF'; known functions: " + String.join(", ", names()));
+        }
         List<String> packages = readPackages(dir.resolve("packages"));
         Cache.Hasher hasher = new Cache.Hasher().add("function").add(name);
         packages.forEach(hasher::add);
@@ -82,7 +121,62 @@ public final class FunctionCatalog {
         for (Path file : files(dir)) {
             hasher.addFile(root, file);
         }
-        return new FunctionSource(name, dir, root.resolve(COMMON), packages, hasher.hex());
+        return new FunctionSource(name, dir, root.resolve(COMMON), packages, hasher.hex(), null);
+    }
+
+    /**
+     * The function {@code name} as the container image {@code image}, checked but not recorded yet (build it
+     * first, then {@link #define}). A directory of {@code functions/} of that name wins, so it is refused unless
+     * its own {@code image} file names the same image.
+     */
+    public FunctionSource imageFunction(String name, FunctionImage image) {
+        if (name == null || !NAME.matcher(name).matches() || name.startsWith("_")) {
+            throw new VmmException("function name '" + name + "' must be 1-64 of a-z 0-9 _ . - and not start with _");
+        }
+        Path dir = root.resolve(name);
+        if (Files.isDirectory(dir)) {
+            FunctionSource existing = get(name);
+            if (existing.image() != null && existing.image().equals(image)) {
+                return existing;
+            }
+            throw new VmmException("function " + name + " is defined by " + dir + "; to run it from an image, name the "
+                    + "image in " + dir.resolve(FunctionImage.FILE) + ", or pick another name");
+        }
+        String hash = new Cache.Hasher().add("image-function").add(name).add(image.text()).hex();
+        return new FunctionSource(name, imageFunctions.resolve(name), root.resolve(COMMON), List.of(), hash, image);
+    }
+
+    /**
+     * Records the function {@code name} as the container image {@code image} in the cache (replacing an earlier
+     * definition), unless a directory of {@code functions/} defines it. Written to a temporary name, synced and
+     * renamed.
+     */
+    public FunctionSource define(String name, FunctionImage image) {
+        FunctionSource checked = imageFunction(name, image);
+        if (Files.isDirectory(root.resolve(name))) {
+            return checked; // the directory's own image file already names this image
+        }
+        Path record = imageFunctions.resolve(name);
+        Path file = record.resolve(FunctionImage.FILE);
+        Path tmp = record.resolve(FunctionImage.FILE + ".tmp" + ProcessHandle.current().pid());
+        try {
+            Files.createDirectories(record);
+            try (var channel = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE)) {
+                channel.write(java.nio.ByteBuffer.wrap(image.text().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                channel.force(true);
+            }
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new VmmException("cannot record function " + name + " in " + file + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // only a leftover temporary file
+            }
+        }
+        return get(name);
     }
 
     private static List<String> readPackages(Path file) {

@@ -5,7 +5,8 @@ import dev.sabre.vmm.StepLog;
 
 /**
  * Builds (or finds in the cache) the guest images of a function: the Debian kernel, the initramfs and
- * the function's root file system. The entry point for {@code sabre vm build FUNCTION}.
+ * the function's root file system, from Debian packages or from the function's container image. The entry
+ * point for {@code sabre vm build FUNCTION}.
  */
 public final class ImageBuilder {
     private final Cache cache;
@@ -33,11 +34,17 @@ public final class ImageBuilder {
 
     /** The images of the named function; unknown names and missing host tools fail first, with a clear message. */
     public GuestImage build(String function) {
-        FunctionSource source = catalog.get(function);
+        return build(catalog.get(function));
+    }
+
+    /** The images of a function definition (one not recorded in the catalog yet, too). */
+    public GuestImage build(FunctionSource source) {
+        String function = source.name();
         HostTools.requireImageTools();
         KernelImage kernel = new KernelBuilder(cache, progress).build();
         var initramfs = new InitramfsBuilder(cache, progress).build(kernel);
-        var rootfs = new RootfsBuilder(cache, progress).build(source);
+        var rootfs = source.image() != null ? new ImageRootfsBuilder(cache, progress).build(source).image()
+                : new RootfsBuilder(cache, progress).build(source);
         String id = new Cache.Hasher().add(kernel.vmlinux().toString()).add(initramfs.getFileName().toString())
                 .add(rootfs.getFileName().toString()).hex();
         return new GuestImage(function, kernel.vmlinux(), initramfs, rootfs, id);

@@ -45,11 +45,24 @@ public final class KernelBuilder {
         String requested = System.getenv("SABRE_KERNEL_PACKAGE");
         String pkg;
         String version;
+        // apt-cache takes seconds per call on a loaded host: its answer is kept until apt's package lists change.
+        Path resolvedFile = cache.dir("kernel").resolve("candidate");
+        String stamp = new Cache.Hasher().add("kernel-candidate-v1").add(String.valueOf(requested)).add(aptListsStamp()).hex();
         try {
-            pkg = requested == null || requested.isBlank() ? candidateKernelPackage() : requested.strip();
-            version = field(Commands.output(List.of("apt-cache", "show", "--no-all-versions", pkg),
-                    Duration.ofSeconds(30)), "Version");
-        } catch (VmmException e) {
+            List<String> resolved = Files.isRegularFile(resolvedFile) ? Files.readAllLines(resolvedFile) : List.of();
+            if (resolved.size() == 3 && resolved.get(0).equals(stamp)) {
+                pkg = resolved.get(1);
+                version = resolved.get(2);
+            } else {
+                pkg = requested == null || requested.isBlank() ? candidateKernelPackage() : requested.strip();
+                version = field(Commands.output(List.of("apt-cache", "show", "--no-all-versions", pkg),
+                        Duration.ofSeconds(30)), "Version");
+                Path tmp = resolvedFile.resolveSibling("candidate.tmp" + ProcessHandle.current().pid());
+                Files.writeString(tmp, stamp + "\n" + pkg + "\n" + version + "\n");
+                Files.move(tmp, resolvedFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException | VmmException e) {
             KernelImage cached = anyCached();
             if (cached != null) {
                 progress.step("apt cannot resolve the kernel package (" + e.getMessage() + "); using cached "
@@ -105,6 +118,20 @@ public final class KernelBuilder {
             throw new VmmException("kernel cache entry " + dir + " is incomplete after building it");
         }
         return built;
+    }
+
+    /** Names, sizes and times of apt's package lists: what apt-cache's answers depend on. */
+    private static String aptListsStamp() {
+        StringBuilder stamp = new StringBuilder();
+        try (Stream<Path> lists = Files.list(Path.of("/var/lib/apt/lists"))) {
+            for (Path list : lists.sorted().toList()) {
+                stamp.append(list.getFileName()).append(' ').append(Files.size(list)).append(' ')
+                        .append(Files.getLastModifiedTime(list).toMillis()).append('\n');
+            }
+        } catch (IOException e) {
+            stamp.append("unreadable ").append(System.nanoTime()); // never matches: apt-cache is asked
+        }
+        return stamp.toString();
     }
 
     /** The versioned image package the {@code linux-image-amd64} candidate depends on. */

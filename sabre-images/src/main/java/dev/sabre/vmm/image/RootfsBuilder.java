@@ -4,7 +4,6 @@ import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -40,12 +39,7 @@ public final class RootfsBuilder {
     public Path build(FunctionSource function) {
         Path base = base();
         byte[] init = InitramfsBuilder.resource(INIT_RESOURCE);
-        byte[] busybox;
-        try {
-            busybox = Files.readAllBytes(Path.of("/bin/busybox"));
-        } catch (IOException e) {
-            throw new VmmException("cannot read /bin/busybox: " + e.getMessage(), e);
-        }
+        byte[] busybox = busybox();
         String key = new Cache.Hasher().add("rootfs-v1").add(base.getFileName().toString()).add(function.hash())
                 .add(init).add(busybox).hex();
         Path dir = cache.dir("rootfs");
@@ -78,9 +72,9 @@ public final class RootfsBuilder {
             chroot(tree, log, "compiling the function's Python code",
                     List.of("python3", "-m", "compileall", "-q", "/sabre/function"));
             trim(tree);
-            makeExt4(tree, tmpImage, log);
+            Ext4Image.make(tree, tmpImage, log);
             Cache.publish(tmpImage, image);
-            deleteStale(dir, function.name(), image);
+            Ext4Image.deleteStale(dir, function.name(), image);
         } catch (IOException e) {
             throw new VmmException("building the root file system of " + function.name() + " failed: "
                     + e.getMessage() + " (log " + log + ")", e);
@@ -96,8 +90,17 @@ public final class RootfsBuilder {
             }
         }
         progress.step(String.format("root file system of %s ready (%.1f MiB, %d s)", function.name(),
-                size(image) / 1048576.0, (System.nanoTime() - started) / 1_000_000_000L));
+                Ext4Image.size(image) / 1048576.0, (System.nanoTime() - started) / 1_000_000_000L));
         return image;
+    }
+
+    /** The host's static busybox, which every function's root file system carries as /sabre/busybox. */
+    static byte[] busybox() {
+        try {
+            return Files.readAllBytes(Path.of("/bin/busybox"));
+        } catch (IOException e) {
+            throw new VmmException("cannot read /bin/busybox: " + e.getMessage(), e);
+        }
     }
 
     /** The cached debootstrap base (minbase + python3 + gRPC), created on first use. */
@@ -169,61 +172,6 @@ public final class RootfsBuilder {
                     throw new VmmException("cannot trim " + p + ": " + e.getMessage(), e);
                 }
             }
-        }
-    }
-
-    private static void makeExt4(Path tree, Path image, Path log) throws IOException {
-        long[] usage = usage(tree);
-        long bytes = usage[0] + usage[0] / 5 + (64L << 20);
-        long blocks = (bytes + 4095) / 4096;
-        long inodes = usage[1] + usage[1] / 5 + 1024;
-        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
-            f.setLength(blocks * 4096);
-        }
-        Commands.run(List.of("mkfs.ext4", "-q", "-F", "-L", "sabre-root", "-m", "0", "-b", "4096",
-                "-O", "^has_journal", "-N", Long.toString(inodes), "-d", tree.toString(), image.toString(),
-                Long.toString(blocks)), log, Duration.ofMinutes(10), StepLog.silent(), "mkfs.ext4");
-    }
-
-    /** Bytes (rounded up to 4 KiB per file) and entries under a tree. */
-    private static long[] usage(Path tree) throws IOException {
-        long[] usage = new long[2];
-        try (Stream<Path> walk = Files.walk(tree)) {
-            walk.forEach(p -> {
-                usage[1]++;
-                try {
-                    if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                        usage[0] += (Files.size(p) + 4095) / 4096 * 4096;
-                    } else {
-                        usage[0] += 4096;
-                    }
-                } catch (IOException e) {
-                    throw new VmmException("cannot stat " + p + ": " + e.getMessage(), e);
-                }
-            });
-        }
-        return usage;
-    }
-
-    private static void deleteStale(Path dir, String name, Path keep) {
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : files.toList()) {
-                String f = p.getFileName().toString();
-                if (f.startsWith(name + "-") && f.endsWith(".ext4") && !p.equals(keep)
-                        && f.substring(name.length() + 1).matches("[0-9a-f]{16}\\.ext4")) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        } catch (IOException e) {
-            // stale images only waste space
-        }
-    }
-
-    private static long size(Path p) {
-        try {
-            return Files.size(p);
-        } catch (IOException e) {
-            return -1;
         }
     }
 }

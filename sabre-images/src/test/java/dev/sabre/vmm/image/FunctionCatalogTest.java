@@ -54,4 +54,45 @@ class FunctionCatalogTest {
         VmmException e = assertThrows(VmmException.class, () -> catalog.get("mine"));
         assertTrue(e.getMessage().contains("line 1"), e.getMessage());
     }
+
+    @Test
+    void imageFunctionsComeFromADirectoryOrTheCachesRecord(@TempDir Path dir) throws Exception {
+        Path root = Files.createDirectories(dir.resolve("functions"));
+        Files.createDirectories(root.resolve("_common"));
+        Path code = Files.createDirectories(root.resolve("code"));
+        Files.writeString(code.resolve("server.py"), "print('hi')\n");
+        Path fromDir = Files.createDirectories(root.resolve("boxed"));
+        Files.writeString(fromDir.resolve("image"), "# the image this function runs\noci:layout:v2\ninsecure-registry\n");
+        FunctionCatalog catalog = new FunctionCatalog(root, dir.resolve("cache/functions"));
+        assertEquals(List.of("boxed", "code"), catalog.names());
+        FunctionSource boxed = catalog.get("boxed");
+        assertEquals(new FunctionImage("oci:" + fromDir.resolve("layout") + ":v2", true), boxed.image(),
+                "a relative layout path is taken from the function's directory");
+        assertEquals(null, catalog.get("code").image());
+
+        // Defined from the command line: checked first, recorded when asked, found afterwards.
+        FunctionImage registry = new FunctionImage("127.0.0.1:5000/sabre/fib:v1", false);
+        FunctionSource candidate = catalog.imageFunction("fib-img", registry);
+        assertEquals(registry, candidate.image());
+        assertThrows(VmmException.class, () -> catalog.get("fib-img"), "not recorded before it is defined");
+        catalog.define("fib-img", registry);
+        assertEquals("127.0.0.1:5000/sabre/fib:v1\n", Files.readString(dir.resolve("cache/functions/fib-img/image")));
+        assertEquals(List.of("boxed", "code", "fib-img"), catalog.names());
+        assertEquals(candidate, catalog.get("fib-img"));
+        FunctionImage moved = new FunctionImage("127.0.0.1:5000/sabre/fib:v2", false);
+        assertNotEquals(candidate.hash(), catalog.define("fib-img", moved).hash(), "a redefinition changes the hash");
+
+        VmmException taken = assertThrows(VmmException.class, () -> catalog.define("code", registry));
+        assertTrue(taken.getMessage().startsWith("function code is defined by " + code), taken.getMessage());
+        assertEquals(boxed, catalog.define("boxed", boxed.image()), "a directory naming the same image is that function");
+        assertThrows(VmmException.class, () -> catalog.define("../escape", registry));
+        assertThrows(VmmException.class, () -> new FunctionImage("no-host-here", false));
+
+        Files.writeString(fromDir.resolve("image"), "oci:layout\nsomething-else\n");
+        VmmException bad = assertThrows(VmmException.class, () -> catalog.get("boxed"));
+        assertEquals(fromDir.resolve("image") + " line 2: 'something-else' is neither 'insecure-registry' nor a comment "
+                + "(the image reference is on line one)", bad.getMessage());
+        Files.writeString(fromDir.resolve("image"), "# nothing\n");
+        assertTrue(assertThrows(VmmException.class, () -> catalog.get("boxed")).getMessage().endsWith("names no image reference"));
+    }
 }

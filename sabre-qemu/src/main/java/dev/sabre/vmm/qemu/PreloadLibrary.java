@@ -1,15 +1,10 @@
 package dev.sabre.vmm.qemu;
 
 import dev.sabre.vmm.StepLog;
-import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.image.Cache;
-import dev.sabre.vmm.image.Commands;
+import dev.sabre.vmm.image.NativeBuild;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 
 /**
@@ -31,44 +26,8 @@ public final class PreloadLibrary {
     }
 
     /** The compiled library in the cache, built when the source changed. */
-    public static synchronized Path build(Cache cache, StepLog progress) {
-        byte[] source;
-        try (InputStream in = PreloadLibrary.class.getResourceAsStream(SOURCE)) {
-            if (in == null) {
-                throw new VmmException("missing class-path resource " + SOURCE);
-            }
-            source = in.readAllBytes();
-        } catch (IOException e) {
-            throw new VmmException("cannot read " + SOURCE + ": " + e.getMessage(), e);
-        }
-        Path dir = cache.dir("preload");
-        Path lib = dir.resolve("sabre_uffd_preload-" + new Cache.Hasher().add(source).hex() + ".so");
-        if (Files.isRegularFile(lib)) {
-            return lib;
-        }
-        if (!Files.isExecutable(Path.of("/usr/bin/gcc"))) {
-            throw new VmmException("the QEMU preload bridge needs gcc; install it with: apt-get install -y gcc libc6-dev");
-        }
-        progress.step("compiling the QEMU preload bridge");
-        long pid = ProcessHandle.current().pid();
-        Path src = dir.resolve("sabre_uffd_preload.c.tmp" + pid);
-        Path tmp = dir.resolve(lib.getFileName() + ".tmp" + pid);
-        try {
-            Files.write(src, source);
-            Commands.run(List.of("gcc", "-x", "c", "-std=gnu11", "-O2", "-Wall", "-Werror", "-shared", "-fPIC",
-                    "-o", tmp.toString(), src.toString()), dir.resolve("build.log"), Duration.ofMinutes(2),
-                    progress, "gcc sabre_uffd_preload.c");
-            Files.move(tmp, lib, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            return lib;
-        } catch (IOException e) {
-            throw new VmmException("cannot build the preload library: " + e.getMessage(), e);
-        } finally {
-            try {
-                Files.deleteIfExists(src);
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // best effort
-            }
-        }
+    public static Path build(Cache cache, StepLog progress) {
+        return NativeBuild.compile(cache, "preload", "sabre_uffd_preload", ".so",
+                NativeBuild.source(PreloadLibrary.class, SOURCE), List.of("-shared", "-fPIC"), progress);
     }
 }
