@@ -80,6 +80,9 @@ public final class StoreCommand implements Runnable {
         @Option(names = "--level", paramLabel = "N", description = "zstd level (default 9; see STORE.md for why).")
         Integer level;
 
+        @Option(names = "--raw", description = "Store frames uncompressed, as REAP keeps its working set and memory (restore with --strategy reap); pages are still deduplicated.")
+        boolean raw;
+
         @Option(names = "--threads", paramLabel = "N", description = "Compression threads (default: all cores).")
         int threads = Runtime.getRuntime().availableProcessors();
 
@@ -91,8 +94,14 @@ public final class StoreCommand implements Runnable {
             SnapshotStore.Ref ref = SnapshotStore.Ref.parse(target);
             List<PageRun> workingSet = ws == null ? List.of() : readWorkingSet(ws);
             Pusher.Options options = Pusher.Options.defaults().withThreads(threads);
+            if (raw && level != null) {
+                throw new IllegalArgumentException("--raw stores frames uncompressed: it takes no --level");
+            }
             if (level != null) {
                 options = options.withCodec(CodecId.ZSTD, level);
+            }
+            if (raw) {
+                options = options.raw();
             }
             try (SnapshotStore store = endpoint.open(ref.store()); PageInput input = PageInput.open(in, diff)) {
                 Pusher.Result r = Pusher.push(store, input, workingSet, ref.name(), options, new ProgressBar(System.err));

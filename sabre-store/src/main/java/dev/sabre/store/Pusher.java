@@ -41,6 +41,14 @@ public final class Pusher {
             return new Options(codec, codec.checkLevel(level), framePages, packBytes, threads, lockWait);
         }
 
+        /**
+         * Frames stored uncompressed (codec none), as REAP keeps its working set and memory: pages are still
+         * deduplicated, against the store's other raw frames only (a manifest has one codec).
+         */
+        public Options raw() {
+            return withCodec(CodecId.NONE, 0);
+        }
+
         public Options withFramePages(int pages) {
             if (pages < 1 || pages > PackIndex.MAX_FRAME_PAGES) {
                 throw new IllegalArgumentException("frame of " + pages + " pages is outside 1.." + PackIndex.MAX_FRAME_PAGES);
