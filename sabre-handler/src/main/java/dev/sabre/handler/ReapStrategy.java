@@ -80,7 +80,7 @@ final class ReapStrategy implements StrategyPolicy {
     @Override
     public void ready(Session session) throws IOException {
         if (session.sources().storeSnapshot() != null) {
-            session.prefetchStoredWorkingSet(session.sources().storeSnapshot());
+            session.restoreFromStore(session.sources().storeSnapshot(), true);
         } else {
             session.prefetch(session.sources().workingSet().reader());
         }

@@ -6,12 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sabre.format.PageRun;
+import dev.sabre.format.SnapshotReader;
 import dev.sabre.format.Progress;
 import dev.sabre.store.PageInput;
 import dev.sabre.store.Pusher;
 import dev.sabre.store.SnapshotStore;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.URI;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -140,8 +144,50 @@ abstract class StoreRestoreTestCase {
     }
 
     @Test
-    void strategiesThatCannotUseAStoreSaySo() {
-        var sabre = assertThrows(IOException.class, () -> PageFaultHandler.start(config(Strategy.SABRE, COMPRESSED)));
-        assertTrue(sabre.getMessage().contains("does not restore from a store yet"), sabre.getMessage());
+    void eagerInstallsEveryPageFromTheStoreBeforeAnsweringAFault() throws Exception {
+        restoreAndCheckEveryPage(config(Strategy.EAGER, COMPRESSED), (report, log) -> {
+            assertNotNull(report.restore(), "the whole memory was restored");
+            assertTrue(log.contains("every page from the store"), log);
+            // Faults held until the restore ended are answered then; none is served by a fetch of its own.
+            assertTrue(report.restore().bytesInstalled() >= TestSnapshots.pageCount() * 4096L / 2, report.toLine());
+        });
+    }
+
+    @Test
+    void sabreStreamsEveryPageFromTheStoreWhileTheGuestRuns() throws Exception {
+        restoreAndCheckEveryPage(config(Strategy.SABRE, COMPRESSED), (report, log) -> {
+            assertNotNull(report.restore(), "the whole memory was streamed in");
+            assertTrue(log.contains("every page from the store"), log);
+        });
+    }
+
+    @Test
+    void sabreAndEagerAlsoRestoreARawSnapshot() throws Exception {
+        restoreAndCheckEveryPage(config(Strategy.SABRE, RAW), (report, log) -> assertNotNull(report.restore()));
+        restoreAndCheckEveryPage(config(Strategy.EAGER, RAW), (report, log) -> assertNotNull(report.restore()));
+    }
+
+    @Test
+    void reapRecordWritesTheWorkingSetOfAStoreSnapshotToALocalFile() throws Exception {
+        long[] trace = LongStream.concat(LongStream.range(60000, 60300), LongStream.range(100, 400)).toArray();
+        Path ws = dir.resolve("recorded-ws.sabre");
+        try (RunningHandler running = RunningHandler.start(config(Strategy.REAP_RECORD, COMPRESSED).withWorkingSet(ws))) {
+            try (SimulatedVmm vmm = SimulatedVmm.start(running.socket, TestSnapshots.memory(), 1)) {
+                assertTrue(vmm.touch(trace, 1).ok());
+            }
+            SessionReport report = running.nextReport();
+            assertEquals(ws, report.workingSet(), running.log());
+        }
+        try (SnapshotReader reader = SnapshotReader.open(ws); Arena arena = Arena.ofConfined();
+             FileChannel dataset = FileChannel.open(TestSnapshots.memory())) {
+            assertEquals(List.of(new PageRun(60000, 300), new PageRun(100, 300)), reader.prefetchOrder(),
+                    "the working set in fault order");
+            MemorySegment memory = dataset.map(FileChannel.MapMode.READ_ONLY, 0, dataset.size(), arena);
+            MemorySegment page = arena.allocate(4096);
+            for (long p : trace) {
+                reader.readPage(p, page);
+                assertEquals(-1, page.mismatch(memory.asSlice(p * 4096, 4096)), "recorded page " + p);
+            }
+        }
     }
 }
