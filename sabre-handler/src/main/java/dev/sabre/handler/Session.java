@@ -246,13 +246,15 @@ final class Session {
      * Installs a snapshot in a store in the background with the restore engine: its working set (the reap
      * strategies) or every page (eager, sabre), fetched with parallel ranged requests through the host cache,
      * each range checked, decoded and installed as it arrives; faults pull their range forward. On huge pages
-     * the whole memory goes in huge page by huge page, assembled from the store's pages.
+     * the huge pages holding the working set (or every huge page) go in whole, assembled from the store's pages.
      */
     void restoreFromStore(StorePages stored, boolean workingSetOnly) {
         long requestsBefore = stored.requests();
-        if (stager != null && !workingSetOnly) {
-            engine = HugePagePrefetch.start(HugePagePrefetch.allUnits(sources.memorySize(), guestPageSize), stored,
-                    installer, guestPageSize, config.restore());
+        if (stager != null) {
+            long[] units = workingSetOnly
+                    ? HugePagePrefetch.unitsOf(stored.manifest().workingSet(), stored.pageSize(), guestPageSize)
+                    : HugePagePrefetch.allUnits(sources.memorySize(), guestPageSize);
+            engine = HugePagePrefetch.start(units, stored, installer, guestPageSize, config.restore());
         } else {
             engine = RestoreEngine.start(stored.restoreFrames(workingSetOnly, STORE_PREFETCH_REQUESTS), installer,
                     config.restore(), Progress.NONE);

@@ -19,12 +19,14 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Restores straight from a snapshot store (STORE.md) through the VMM-side test driver, with every strategy,
@@ -33,6 +35,7 @@ import org.junit.jupiter.api.TestInstance;
  * {@code sabre store push --raw} does for REAP). Every restore starts from a cold host cache of its own.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 abstract class StoreRestoreTestCase {
     static final List<PageRun> WORKING_SET = List.of(new PageRun(0, 512), new PageRun(4096, 700),
             new PageRun(60000, 300));
@@ -50,6 +53,7 @@ abstract class StoreRestoreTestCase {
     abstract URI endpoint();
 
     @BeforeAll
+    @Timeout(value = 10, unit = TimeUnit.MINUTES) // a hang guard: pushing 512 MiB twice takes minutes on a loaded machine
     void push() throws Exception {
         dir = Files.createTempDirectory("sabre-store-restore");
         startBackend();

@@ -2,6 +2,7 @@ package dev.sabre.store;
 
 import dev.sabre.format.PageRun;
 import dev.sabre.format.Progress;
+import dev.sabre.restore.DecodedFrames;
 import dev.sabre.restore.FrameSource;
 import dev.sabre.restore.Installer;
 import dev.sabre.restore.PageSource;
@@ -9,11 +10,9 @@ import dev.sabre.restore.RestoreEngine;
 import dev.sabre.restore.RestoreOptions;
 import dev.sabre.restore.RestorePlan;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -30,8 +29,6 @@ import java.util.stream.IntStream;
  * it arrives. Thread-safe.
  */
 public final class StorePages implements PageSource {
-    private static final int CACHED_FRAMES = 8;
-
     private final SnapshotStore store;
     private final Manifest manifest;
     private final String name;
@@ -44,7 +41,7 @@ public final class StorePages implements PageSource {
      * than fetching its frame a second time.
      */
     private final ConcurrentHashMap<Integer, CompletableFuture<Void>> fetching = new ConcurrentHashMap<>();
-    private final ThreadLocal<FrameCache> frames = ThreadLocal.withInitial(FrameCache::new);
+    private final DecodedFrames decoded;
 
     private StorePages(SnapshotStore store, String name, Manifest manifest, HostCache cache, boolean ownsStore) {
         this.store = store;
@@ -52,6 +49,22 @@ public final class StorePages implements PageSource {
         this.manifest = manifest;
         this.cache = cache;
         this.ownsStore = ownsStore;
+        this.decoded = new DecodedFrames(store.location() + "/" + name, new DecodedFrames.Decoder() {
+            @Override
+            public long frameBytes(int frame) {
+                return (long) manifest.frames().get(frame).stored().pageCount() * manifest.pageSize();
+            }
+
+            @Override
+            public long scratchBytes() {
+                return 0; // stored bytes come as arrays from the cache
+            }
+
+            @Override
+            public void decode(int frame, MemorySegment raw, MemorySegment scratch) throws IOException {
+                store.decodeFrame(manifest, frame, MemorySegment.ofArray(stored(frame)), raw);
+            }
+        });
     }
 
     /** Opens snapshot {@code name} of {@code store} (its manifest fetched and checked); the caller keeps owning store and cache. */
@@ -89,8 +102,8 @@ public final class StorePages implements PageSource {
         }
         long slot = e.slot() + (page - e.firstPage());
         int frame = manifest.frameOfSlot(slot);
-        MemorySegment decoded = frames.get().frame(frame);
-        return installer.copy(page * pageSize, decoded.asSlice((slot - manifest.firstSlot(frame)) * pageSize, pageSize));
+        long offset = (slot - manifest.firstSlot(frame)) * pageSize;
+        return decoded.withFrame(frame, f -> installer.copy(page * pageSize, f.asSlice(offset, pageSize)));
     }
 
     /** Bytes fetched from the store (not the cache) by this source. */
@@ -335,39 +348,15 @@ public final class StorePages implements PageSource {
         }
     }
 
+    /** Unmaps the serving threads' decoded frames, then closes the store when this source owns it. */
     @Override
-    public void close() {
-        if (ownsStore) {
-            store.close();
-        }
-    }
-
-    /** The last few frames this thread decoded, least recently used evicted first. */
-    private final class FrameCache {
-        private final Arena arena = Arena.ofAuto();
-        private final LinkedHashMap<Integer, MemorySegment> decoded = new LinkedHashMap<>(16, 0.75f, true);
-
-        MemorySegment frame(int index) throws IOException {
-            MemorySegment cached = decoded.get(index);
-            if (cached != null) {
-                return cached;
+    public void close() throws IOException {
+        try {
+            decoded.close();
+        } finally {
+            if (ownsStore) {
+                store.close();
             }
-            long bytes = (long) manifest.frames().get(index).stored().pageCount() * pageSize();
-            MemorySegment buffer = null;
-            if (decoded.size() >= CACHED_FRAMES) {
-                Map.Entry<Integer, MemorySegment> eldest = decoded.entrySet().iterator().next();
-                decoded.remove(eldest.getKey());
-                if (eldest.getValue().byteSize() >= bytes) {
-                    buffer = eldest.getValue();
-                }
-            }
-            if (buffer == null) {
-                buffer = arena.allocate(bytes, 4096);
-            }
-            MemorySegment raw = buffer.asSlice(0, bytes);
-            store.decodeFrame(manifest, index, MemorySegment.ofArray(stored(index)), raw);
-            decoded.put(index, buffer);
-            return raw;
         }
     }
 }
