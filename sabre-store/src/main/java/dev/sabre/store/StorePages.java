@@ -293,23 +293,36 @@ public final class StorePages implements PageSource {
             return Math.max(1, plan.maxStoredBytes());
         }
 
-        /** One ranged request for the chunk unless the host cache holds all its frames; every frame hash-checked. */
+        /**
+         * One ranged request for the chunk's frames from the first to the last one the host cache does not
+         * hold (faults may have fetched some already), the rest from the cache; every frame hash-checked.
+         */
         @Override
         public MemorySegment read(RestorePlan.Chunk chunk, MemorySegment buffer) throws IOException {
-            int first = chunk.firstFrame();
-            byte[] range = fetchRange(first, first + chunk.frameCount());
+            int first = chunk.firstFrame(), end = first + chunk.frameCount();
+            int from = first, to = end;
+            while (from < to && cache.contains(manifest.frames().get(from).stored().sha256())) {
+                from++;
+            }
+            while (to > from && cache.contains(manifest.frames().get(to - 1).stored().sha256())) {
+                to--;
+            }
+            byte[] range = from < to ? fetchRange(from, to) : null;
             if (range != null) {
                 fetched.addAndGet(range.length);
-                MemorySegment.copy(MemorySegment.ofArray(range), 0, buffer, 0, range.length);
-                return buffer.asSlice(0, range.length);
             }
-            long pos = 0;
-            for (int f = first; f < first + chunk.frameCount(); f++) {
-                byte[] bytes = stored(f, fetched); // cached (checked on read), or fetched alone if evicted meanwhile
-                MemorySegment.copy(MemorySegment.ofArray(bytes), 0, buffer, pos, bytes.length);
-                pos += bytes.length;
+            long base = manifest.frames().get(first).stored().offset();
+            long rangeBase = manifest.frames().get(from < end ? from : first).stored().offset();
+            for (int f = first; f < end; f++) {
+                StoredFrame s = manifest.frames().get(f).stored();
+                if (range != null && f >= from && f < to) {
+                    MemorySegment.copy(MemorySegment.ofArray(range), s.offset() - rangeBase, buffer, s.offset() - base, s.storedLength());
+                } else {
+                    // cached (checked on read), or fetched alone if evicted meanwhile
+                    MemorySegment.copy(MemorySegment.ofArray(stored(f, fetched)), 0, buffer, s.offset() - base, s.storedLength());
+                }
             }
-            return buffer.asSlice(0, pos);
+            return buffer.asSlice(0, chunk.storedBytes());
         }
 
         /** Nothing left to check: {@link #read} returns only bytes that matched their SHA-256. */
