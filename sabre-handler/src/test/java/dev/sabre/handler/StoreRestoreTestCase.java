@@ -78,7 +78,12 @@ abstract class StoreRestoreTestCase {
     }
 
     HandlerConfig config(Strategy strategy, String name) {
-        return HandlerConfig.of(dir.resolve("uffd.sock"), null, strategy).withStore(store() + "/" + name, endpoint())
+        return config(strategy, name, endpoint());
+    }
+
+    /** A handler serving {@code name} through {@code endpoint}, with a cold host cache of its own. */
+    HandlerConfig config(Strategy strategy, String name, URI endpoint) {
+        return HandlerConfig.of(dir.resolve("uffd.sock"), null, strategy).withStore(store() + "/" + name, endpoint)
                 .withStoreCache(dir.resolve("cache-" + ++caches));
     }
 
