@@ -116,6 +116,31 @@ class StoreCommandTest {
         assertTrue(missing.err().contains("names/fn") && missing.err().contains("no snapshot 'fn'"), missing.err());
     }
 
+    @Test
+    void aRawPushStoresFramesUncompressedAndStillDeduplicates() throws Exception {
+        Path memory = realMemory("full.mem", false);
+        Path store = dir.resolve("store");
+        CommandLineTest.Run raw = sabre("store", "push", "--raw", memory.toString(), store + "/fn-raw");
+        assertEquals(0, raw.exit(), raw.err());
+        java.util.regex.Matcher counted = java.util.regex.Pattern.compile("(\\d+) new").matcher(raw.out());
+        assertTrue(counted.find(), raw.out());
+        long newPages = Long.parseLong(counted.group(1));
+        CommandLineTest.Run again = sabre("store", "push", "--raw", memory.toString(), store + "/fn-raw-2");
+        assertTrue(again.out().contains(" 0 new"), "a second raw push finds every page in the store: " + again.out());
+        long stored;
+        try (Stream<Path> packs = Files.list(store.resolve("packs"))) {
+            stored = packs.mapToLong(p -> p.toFile().length()).sum();
+        }
+        assertEquals(newPages * 4096L, stored, "raw frames are the distinct pages themselves, stored once");
+        Path out = dir.resolve("pulled-raw.mem");
+        assertEquals(0, sabre("store", "pull", store + "/fn-raw-2", out.toString()).exit());
+        assertEquals(-1, mismatch(memory, out));
+
+        CommandLineTest.Run both = sabre("store", "push", "--raw", "--level", "3", memory.toString(), store + "/x");
+        assertEquals(1, both.err().lines().count(), both.err());
+        assertTrue(both.exit() != 0 && both.err().contains("--raw") && both.err().contains("--level"), both.err());
+    }
+
     private static long mismatch(Path a, Path b) throws Exception {
         return Arrays.mismatch(Files.readAllBytes(a), Files.readAllBytes(b));
     }

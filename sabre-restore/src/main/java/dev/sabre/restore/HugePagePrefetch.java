@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -70,17 +71,11 @@ public final class HugePagePrefetch implements BackgroundRestore {
      */
     public static long[] unitsOf(SnapshotReader reader, long unitBytes) {
         long pagesPerUnit = unitBytes / reader.header().pageSize();
+        long[] order = unitsOf(reader.prefetchOrder(), reader.header().pageSize(), unitBytes);
+        int count = order.length;
         BitSet seen = new BitSet();
-        long[] order = new long[16];
-        int count = 0;
-        for (PageRun run : reader.prefetchOrder()) {
-            for (long u = run.firstPage() / pagesPerUnit; u <= (run.endPage() - 1) / pagesPerUnit; u++) {
-                if (!seen.get((int) u)) {
-                    seen.set((int) u);
-                    order = count == order.length ? Arrays.copyOf(order, count * 2) : order;
-                    order[count++] = u;
-                }
-            }
+        for (long u : order) {
+            seen.set((int) u);
         }
         BitSet rest = new BitSet();
         for (Extent e : reader.extents()) {
@@ -92,6 +87,24 @@ public final class HugePagePrefetch implements BackgroundRestore {
             all[count++] = u;
         }
         return all;
+    }
+
+    /** The huge pages holding the pages of {@code runs} (pages of {@code pageSize}), each once, in the runs' order. */
+    public static long[] unitsOf(List<PageRun> runs, int pageSize, long unitBytes) {
+        long pagesPerUnit = unitBytes / pageSize;
+        BitSet seen = new BitSet();
+        long[] order = new long[16];
+        int count = 0;
+        for (PageRun run : runs) {
+            for (long u = run.firstPage() / pagesPerUnit; u <= (run.endPage() - 1) / pagesPerUnit; u++) {
+                if (!seen.get((int) u)) {
+                    seen.set((int) u);
+                    order = count == order.length ? Arrays.copyOf(order, count * 2) : order;
+                    order[count++] = u;
+                }
+            }
+        }
+        return Arrays.copyOf(order, count);
     }
 
     /** Every huge page of a memory of {@code memorySize} bytes, in address order (an eager restore). */
