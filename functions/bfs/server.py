@@ -1,7 +1,7 @@
 """bfs (SeBS graph-bfs, vSwarm graph-bfs): generate a Barabasi-Albert graph of n vertices (default
 n = 10000, 10 edges per vertex) and traverse it breadth-first from vertex 0. The graph is generated per
-request, as pagerank does; igraph draws from Python's random module, seeded with n, so every request of
-one size walks the same graph and the reply is deterministic."""
+request, as pagerank does, with igraph drawing from a generator seeded with n, so every request of one
+size walks the same graph and the reply is deterministic."""
 import random
 
 import igraph
@@ -11,7 +11,7 @@ import sabre_greeter
 
 def say_hello(name):
     n = sabre_greeter.int_arg(name, 10000)
-    random.seed(n)
+    igraph.set_random_number_generator(random.Random(n))
     graph = igraph.Graph.Barabasi(n, 10)
     order, layers, parents = graph.bfs(0)
     return "fn: bfs | n: %d visited: %d depth: %d last: %d | runtime: python" % (
