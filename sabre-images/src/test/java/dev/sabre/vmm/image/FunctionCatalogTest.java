@@ -18,8 +18,11 @@ class FunctionCatalogTest {
     @Test
     void repositoryFunctionsAreFound() {
         FunctionCatalog catalog = FunctionCatalog.locate();
-        assertTrue(catalog.names().containsAll(List.of("chameleon", "fibonacci", "image_processing", "matmul",
-                "model_training", "pagerank", "python_list")), catalog.names().toString());
+        assertTrue(catalog.names().containsAll(List.of("bfs", "chameleon", "cnn_image_classification",
+                "dna_visualization", "fibonacci", "image_processing", "matmul", "ml_lr_prediction", "model_training",
+                "pagerank", "python_list", "rnn_serving", "video_processing")), catalog.names().toString());
+        assertEquals(List.of("python3-numpy", "python3-matplotlib", "python3-munkres"),
+                catalog.get("dna_visualization").packages());
         assertEquals(List.of("python3-numpy"), catalog.get("matmul").packages());
         assertEquals(List.of(), catalog.get("fibonacci").packages());
     }
