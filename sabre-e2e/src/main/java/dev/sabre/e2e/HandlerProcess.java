@@ -166,7 +166,7 @@ public final class HandlerProcess implements AutoCloseable {
 
     private void awaitListening() {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!(Files.exists(socket) && (control == null || Files.exists(control)))) {
+        while (!(listening(socket) && (control == null || listening(control)))) {
             if (!process.isAlive()) {
                 String why = lastLogLine();
                 close();
@@ -178,6 +178,24 @@ public final class HandlerProcess implements AutoCloseable {
                         + START_TIMEOUT.toSeconds() + " s");
             }
             DriverSupport.sleep(10);
+        }
+    }
+
+    /**
+     * Whether a socket listens at {@code path}: its file appears at bind(), a moment before listen(), and a VMM
+     * connecting in between is refused; so this looks for the listening state ({@code __SO_ACCEPTCON}, flag
+     * 0x10000) in /proc/net/unix rather than connecting, which the handler would count as a VMM.
+     */
+    static boolean listening(Path path) {
+        if (!Files.exists(path)) {
+            return false;
+        }
+        String suffix = " " + path;
+        try (var lines = Files.lines(Path.of("/proc/net/unix"))) {
+            return lines.filter(l -> l.endsWith(suffix)).map(l -> l.trim().split("\\s+"))
+                    .anyMatch(f -> f.length >= 8 && (Long.parseLong(f[3], 16) & 0x10000) != 0);
+        } catch (IOException | RuntimeException e) {
+            return true; // no /proc here: the file's existence is all there is to go on
         }
     }
 
