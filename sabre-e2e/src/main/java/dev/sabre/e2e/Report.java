@@ -123,6 +123,43 @@ public final class Report {
         return b.toString();
     }
 
+    /**
+     * Restores from a store against their baselines of the same rounds (medians): reap-compressed from the store
+     * (cold host cache) against reap-compressed from the local disk, first answer (issue 12's target at 1 Gbit/s:
+     * within 1.25x); and restore plus first answer of {@code file store} (pull, then the VMM maps the file)
+     * against reap-compressed from the store (target: 1.8x faster at 1 Gbit/s, 5x at 100 Mbit/s); then what each
+     * restore from the store moved over the link.
+     */
+    public static String storeTraffic(List<Measurement> all, List<EndToEnd.StoreTraffic> traffic) {
+        StringBuilder b = new StringBuilder();
+        Map<String, Map<String, Row>> byFunction = new LinkedHashMap<>();
+        for (Row r : rows(all.stream().filter(m -> m.pageSize() == SMALL_PAGE).toList())) {
+            byFunction.computeIfAbsent(r.function(), k -> new LinkedHashMap<>()).put(r.strategy(), r);
+        }
+        byFunction.forEach((function, rows) -> {
+            Row stored = rows.get("reap-compressed store");
+            Row local = rows.get("reap-compressed");
+            Row download = rows.get("file store");
+            if (stored != null && local != null) {
+                b.append(String.format(Locale.ROOT, "%s: first answer, reap-compressed from the store %.1f ms vs local %.1f ms = %.2fx (target at 1 Gbit/s <= 1.25x)%n",
+                        function, stored.coldStart().median() / 1000, local.coldStart().median() / 1000,
+                        stored.coldStart().median() / local.coldStart().median()));
+            }
+            if (stored != null && download != null) {
+                b.append(String.format(Locale.ROOT, "%s: restore + first answer, pull then file %.1f ms vs reap-compressed from the store %.1f ms = %.1fx faster (target >= 1.8x at 1 Gbit/s, >= 5x at 100 Mbit/s)%n",
+                        function, download.total().median() / 1000, stored.total().median() / 1000,
+                        download.total().median() / stored.total().median()));
+            }
+        });
+        b.append(String.format(Locale.ROOT, "%-18s %-52s %5s %14s %9s%n", "function", "restore from the store", "rep", "over the link", "requests"));
+        for (EndToEnd.StoreTraffic t : traffic) {
+            b.append(String.format(Locale.ROOT, "%-18s %-52s %5d %14s %9s%n", t.function(), t.restore(), t.repetition(),
+                    t.linkBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.2f MiB", t.linkBytes() / 1048576.0),
+                    t.requests() < 0 ? "-" : Long.toString(t.requests())));
+        }
+        return b.toString();
+    }
+
     /** Lazy faults per restore on huge pages against 4 KiB pages, for each function measured on both. */
     private static void hugePageTargets(List<Measurement> measurements, StringBuilder b) {
         Map<String, Map<Long, Row>> lazy = new LinkedHashMap<>();

@@ -2,12 +2,12 @@ package dev.sabre.bench.store;
 
 import dev.sabre.e2e.FunctionSnapshot;
 import dev.sabre.e2e.HandlerProcess;
+import dev.sabre.e2e.HandlerWarmUp;
+import dev.sabre.e2e.StoreTarget;
 import dev.sabre.e2e.fleet.Rates;
 import dev.sabre.e2e.fleet.S3ProxyProcess;
 import dev.sabre.e2e.fleet.ShapedLink;
-import dev.sabre.format.PageRun;
 import dev.sabre.format.Progress;
-import dev.sabre.format.SnapshotReader;
 import dev.sabre.handler.SimulatedVmm;
 import dev.sabre.handler.Strategy;
 import dev.sabre.linux.Memory;
@@ -33,7 +33,6 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.LongStream;
 
 /**
  * The fleet benchmark ({@code sabre bench store}): function snapshots in a store on a real S3 server (S3Proxy
@@ -55,8 +54,6 @@ public final class StoreBench {
     /** The rate the snapshots are pushed at, before the measured rates. */
     private static final long PUSH_RATE = 10_000_000_000L;
     private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(60);
-    /** Pages a handler's warm-up session touches, all outside the working set. */
-    private static final int WARM_UP_PAGES = 256;
 
     /** What one restore fetched and how long its phases took; -1 where a phase does not apply. */
     public record Row(String function, String rate, String variant, int repetition, long linkBytes, long requests,
@@ -166,18 +163,11 @@ public final class StoreBench {
     private void push(SnapshotStore store, S3ProxyProcess server, FunctionSnapshot fs) throws IOException {
         progress.println("bench store: pushing " + fs.function() + " (memory and working set) to " + store.location());
         try (PageInput in = PageInput.open(fs.snapshot().memoryFile(), false)) {
-            Pusher.push(store, in, workingSet(fs), fs.function(), Pusher.Options.defaults(), Progress.NONE);
+            Pusher.push(store, in, StoreTarget.workingSet(fs), fs.function(), Pusher.Options.defaults(), Progress.NONE);
         }
         progress.println("bench store: uploading " + fs.function() + "'s raw memory file for the download baseline");
         try (SnapshotStore bucket = SnapshotStore.open(server.location(""), server.endpoint())) {
             bucket.objects().put(DOWNLOADS + fs.function() + ".mem", Files.readAllBytes(fs.snapshot().memoryFile()));
-        }
-    }
-
-    /** The recorded working set in fault order (the raw working set's prefetch order). */
-    static List<PageRun> workingSet(FunctionSnapshot fs) throws IOException {
-        try (SnapshotReader raw = SnapshotReader.open(fs.rawWorkingSet())) {
-            return raw.prefetchOrder();
         }
     }
 
@@ -188,7 +178,6 @@ public final class StoreBench {
         private final ShapedLink link;
         private final SnapshotStore store;
         private final long[] touched;
-        private final long[] warmUpPages;
         private final String reference;
 
         Subject(FunctionSnapshot fs, S3ProxyProcess server, ShapedLink link, SnapshotStore store) throws IOException {
@@ -196,9 +185,8 @@ public final class StoreBench {
             this.server = server;
             this.link = link;
             this.store = store;
-            this.touched = workingSet(fs).stream().flatMapToLong(r -> LongStream.range(r.firstPage(), r.endPage())).toArray();
+            this.touched = HandlerWarmUp.workingSetPages(fs);
             this.reference = server.location(STORE_PREFIX) + "/" + fs.function();
-            this.warmUpPages = warmUpPages(fs.snapshot().memoryFile(), touched, WARM_UP_PAGES);
         }
 
         Row measure(Variant v, int rep) throws Exception {
@@ -215,23 +203,11 @@ public final class StoreBench {
 
         /** Starts counting what crosses the link. */
         private Traffic.Start count() throws InterruptedException {
-            return new Traffic.Start(link.receivedBytes(), settledGets());
+            return new Traffic.Start(link.receivedBytes(), server.settledGets());
         }
 
         private Traffic since(Traffic.Start start) throws InterruptedException {
-            return new Traffic(link.receivedBytes() - start.linkBytes(), settledGets() - start.requests());
-        }
-
-        /** The request log is read by another thread: wait until its count stops moving. */
-        private long settledGets() throws InterruptedException {
-            long last = -1;
-            long now = server.gets();
-            while (now != last) {
-                Thread.sleep(200);
-                last = now;
-                now = server.gets();
-            }
-            return now;
+            return new Traffic(link.receivedBytes() - start.linkBytes(), server.settledGets() - start.requests());
         }
 
         private Path freshCache() throws IOException {
@@ -317,31 +293,13 @@ public final class StoreBench {
                     : HandlerProcess.start(fs.snapshot().memoryFile(), strategy,
                             strategy == Strategy.REAP_COMPRESSED ? fs.compressedWorkingSet() : null, false, true, 0);
             try {
-                warmUp(handler);
+                HandlerWarmUp.run(handler, fs);
                 if (coldCache) {
-                    emptyHostCache(cacheRoot);
+                    StoreTarget.emptyHostCache(cacheRoot);
                 }
                 return replay(handler);
             } finally {
                 handler.close();
-            }
-        }
-
-        /**
-         * A first session that touches pages outside the working set, so the measured restore finds the handler
-         * as a long-running one would be (its JIT warm, its store connection open), with the working set's frames
-         * uncached once the caller empties the host cache (a reap strategy prefetches them in this session too).
-         * Nothing it fetches is counted.
-         */
-        private void warmUp(HandlerProcess handler) throws Exception {
-            try (SimulatedVmm vmm = SimulatedVmm.start(handler.socket(), fs.snapshot().memoryFile(), 1)) {
-                if (!vmm.touch(warmUpPages, 1).ok()) {
-                    throw new IOException(fs.function() + " through " + handler + ": a warm-up page differs from "
-                            + fs.snapshot().memoryFile());
-                }
-            }
-            if (handler.nextSession(REPORT_TIMEOUT) == null) {
-                throw new IOException(handler + " sent no report of its warm-up session within " + REPORT_TIMEOUT.toSeconds() + " s");
             }
         }
 
@@ -398,9 +356,9 @@ public final class StoreBench {
             try (HandlerProcess first = HandlerProcess.start(reference, strategy, null, false, false, 0, access);
                  HandlerProcess second = HandlerProcess.start(reference, strategy, null, false, false, 0, access);
                  ExecutorService pool = Executors.newFixedThreadPool(2)) {
-                warmUp(first);
-                warmUp(second);
-                emptyHostCache(cache);
+                HandlerWarmUp.run(first, fs);
+                HandlerWarmUp.run(second, fs);
+                StoreTarget.emptyHostCache(cache);
                 Traffic.Start counting = count();
                 Future<Timing> a = pool.submit(() -> replay(first));
                 Future<Timing> b = pool.submit(() -> replay(second));
@@ -424,44 +382,6 @@ public final class StoreBench {
     /** Bytes the host received over the link and GET requests the server answered. */
     private record Traffic(long linkBytes, long requests) {
         record Start(long linkBytes, long requests) {
-        }
-    }
-
-    /** Up to {@code count} non-zero pages of {@code memory} outside {@code workingSet}, spread over the memory. */
-    static long[] warmUpPages(Path memory, long[] workingSet, int count) throws IOException {
-        java.util.BitSet ws = new java.util.BitSet();
-        for (long p : workingSet) {
-            ws.set((int) p);
-        }
-        long pageSize = Memory.pageSize();
-        List<Long> pages = new ArrayList<>();
-        try (Arena arena = Arena.ofConfined(); FileChannel file = FileChannel.open(memory, StandardOpenOption.READ)) {
-            MemorySegment bytes = file.map(FileChannel.MapMode.READ_ONLY, 0, file.size(), arena);
-            MemorySegment zero = arena.allocate(pageSize);
-            long total = file.size() / pageSize;
-            long stride = Math.max(1, total / (count * 8L));
-            for (long p = 0; p < total && pages.size() < count; p += stride) {
-                if (!ws.get((int) p) && Memory.compare(bytes.asSlice(p * pageSize, pageSize), zero) != 0) {
-                    pages.add(p);
-                }
-            }
-        }
-        return pages.stream().mapToLong(Long::longValue).toArray();
-    }
-
-    /**
-     * Deletes every entry of the host cache under {@code cacheRoot} (as eviction by another process would),
-     * keeping its lock files; the cache keeps no state but its files, so its next lookups miss.
-     */
-    static void emptyHostCache(Path cacheRoot) throws IOException {
-        Path dir = cacheRoot.resolve("store");
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
-        try (var entries = Files.list(dir)) {
-            for (Path p : entries.filter(p -> !p.getFileName().toString().equals("locks")).toList()) {
-                WorkDir.deleteTree(p);
-            }
         }
     }
 

@@ -51,11 +51,15 @@ public final class StoreBenchCommand implements Callable<Integer> {
             throw new VmmException("--repetitions must be 1 .. 100, not " + repetitions);
         }
         List<Long> bits = rates.stream().map(Rates::parse).toList();
-        List<FunctionSnapshot> snapshots = snapshots(snapshotRoot != null ? snapshotRoot
-                : Datasets.cacheDir().resolve("snapshots").resolve("qemu"), functions);
-        Path work = Files.createTempDirectory(Files.createDirectories(Datasets.cacheDir()), "bench-store-");
+        Path root = snapshotRoot != null ? snapshotRoot : Datasets.cacheDir().resolve("snapshots").resolve("qemu");
+        List<FunctionSnapshot> found = snapshots(root, functions);
+        Path work = Files.createTempDirectory(Files.createDirectories(root.getParent()), "bench-store-");
         StoreBench.Result result;
         try {
+            List<FunctionSnapshot> snapshots = new ArrayList<>();
+            for (FunctionSnapshot fs : found) {
+                snapshots.add(pin(fs, work.resolve("snapshots")));
+            }
             result = new StoreBench(new StoreBench.Config(snapshots, bits, repetitions), work, System.err).run();
         } finally {
             WorkDir.deleteTree(work);
@@ -72,6 +76,21 @@ public final class StoreBenchCommand implements Callable<Integer> {
         report.plots(dir);
         System.out.println("plots: " + dir.toAbsolutePath() + (csv != null ? "; csv: " + csv.toAbsolutePath() : ""));
         return report.allTargetsMet() ? 0 : 1;
+    }
+
+    /**
+     * The snapshot's files hard-linked into {@code dir}: an e2e run that replaces the snapshot meanwhile
+     * (a new directory renamed over the old) leaves this run's files as they were.
+     */
+    static FunctionSnapshot pin(FunctionSnapshot fs, Path dir) throws IOException {
+        Path pinned = dir.resolve(fs.dir().getFileName());
+        Files.createDirectories(pinned);
+        try (Stream<Path> files = Files.list(fs.dir())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.createLink(pinned.resolve(f.getFileName()), f);
+            }
+        }
+        return FunctionSnapshot.load(pinned);
     }
 
     /** The e2e snapshots with working sets under {@code root}: those of {@code names}, or all when none are named. */

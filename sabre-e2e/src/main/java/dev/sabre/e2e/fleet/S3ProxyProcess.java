@@ -259,6 +259,26 @@ public final class S3ProxyProcess implements AutoCloseable {
         return gets.get();
     }
 
+    /**
+     * GET requests served so far, once the request log has caught up: the log is read by another thread, so
+     * this waits until the count stops moving (200 ms apart).
+     */
+    public long settledGets() {
+        long last = -1;
+        long now = gets();
+        while (now != last) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            last = now;
+            now = gets();
+        }
+        return now;
+    }
+
     public long puts() {
         return puts.get();
     }
