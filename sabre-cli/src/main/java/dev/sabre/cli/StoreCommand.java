@@ -13,6 +13,7 @@ import dev.sabre.store.Pusher;
 import dev.sabre.store.SnapshotStore;
 import dev.sabre.store.StoreLayout;
 import dev.sabre.store.StoreMaintenance;
+import dev.sabre.store.StoreSnapshots;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -80,6 +81,9 @@ public final class StoreCommand implements Runnable {
         @Option(names = "--level", paramLabel = "N", description = "zstd level (default 9; see STORE.md for why).")
         Integer level;
 
+        @Option(names = "--raw", description = "Store frames uncompressed, as REAP keeps its working set and memory (restore with --strategy reap); pages are still deduplicated.")
+        boolean raw;
+
         @Option(names = "--threads", paramLabel = "N", description = "Compression threads (default: all cores).")
         int threads = Runtime.getRuntime().availableProcessors();
 
@@ -90,9 +94,15 @@ public final class StoreCommand implements Runnable {
         public Integer call() throws IOException {
             SnapshotStore.Ref ref = SnapshotStore.Ref.parse(target);
             List<PageRun> workingSet = ws == null ? List.of() : readWorkingSet(ws);
-            Pusher.Options options = Pusher.Options.defaults().withThreads(threads);
+            Pusher.Options options = Pusher.Options.defaults().withThreads(threads).withIndexCache(StoreSnapshots.defaultCache());
+            if (raw && level != null) {
+                throw new IllegalArgumentException("--raw stores frames uncompressed: it takes no --level");
+            }
             if (level != null) {
                 options = options.withCodec(CodecId.ZSTD, level);
+            }
+            if (raw) {
+                options = options.raw();
             }
             try (SnapshotStore store = endpoint.open(ref.store()); PageInput input = PageInput.open(in, diff)) {
                 Pusher.Result r = Pusher.push(store, input, workingSet, ref.name(), options, new ProgressBar(System.err));
@@ -101,8 +111,9 @@ public final class StoreCommand implements Runnable {
                         Units.nanos(r.nanos()), Units.rate(memory, r.nanos()), r.manifest().substring(0, 16));
                 System.out.printf("  pages: %d present, %d zero, %d in the working set, %d new, %d already in the store, %d duplicates%n",
                         r.presentPages(), r.zeroPages(), r.workingSetPages(), r.newPages(), r.pagesFoundInStore(), r.duplicatePages());
-                System.out.printf("  wrote %s in %d objects; hashing took %s, compressing and writing %s%n", Units.bytes(r.bytesWritten()),
-                        r.objectsWritten(), Units.nanos(r.hashNanos()), Units.nanos(r.nanos() - r.hashNanos()));
+                System.out.printf("  wrote %s in %d objects; fetched %s of pack indexes (the rest from the host cache); hashing took %s,"
+                        + " compressing and writing %s%n", Units.bytes(r.bytesWritten()), r.objectsWritten(),
+                        Units.bytes(r.indexBytesFetched()), Units.nanos(r.hashNanos()), Units.nanos(r.nanos() - r.hashNanos()));
             }
             return 0;
         }

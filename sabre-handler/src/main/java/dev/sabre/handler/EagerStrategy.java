@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 
 /**
- * {@code eager}: on the first fault, the whole memory is installed (a .sabre snapshot through the parallel
- * restore engine, a raw file through the raw restore) before any fault is answered; faults that arrive
+ * {@code eager}: on the first fault, the whole memory is installed (a .sabre snapshot or a snapshot in a store
+ * through the parallel restore engine, a raw file through the raw restore) before any fault is answered; faults that arrive
  * meanwhile wait and are answered when the restore is done.
  */
 final class EagerStrategy implements StrategyPolicy {
@@ -17,10 +17,6 @@ final class EagerStrategy implements StrategyPolicy {
 
     @Override
     public MemorySources open(HandlerConfig config) throws IOException {
-        if (config.store() != null) {
-            throw new IOException("strategy eager does not restore from a store yet: restore " + config.store()
-                    + " with lazy or reap-compressed");
-        }
         return MemorySources.open(config.memory(), null, config);
     }
 

@@ -27,61 +27,69 @@ import java.time.Duration;
  * @param store            a snapshot in a snapshot store ({@code STORE/NAME}, STORE a directory or
  *                         {@code s3://bucket/prefix}) served instead of {@code memory}; null for none
  * @param storeEndpoint    the S3 endpoint of {@code store} (null: the AWS SDK's own configuration)
+ * @param storeCache       the host cache directory for {@code store}'s frames (null: the default,
+ *                         {@code StoreSnapshots.defaultCache()}, shared by every handler on the host)
  */
 public record HandlerConfig(Path socket, Path memory, Strategy strategy, Path workingSet, CodecId wsCodec,
                             int wsLevel, Path control, RestoreOptions restore, boolean verify,
                             boolean killUnservable, Duration handshakeTimeout, PrintStream log, String store,
-                            URI storeEndpoint) {
+                            URI storeEndpoint, Path storeCache) {
 
     /** Defaults: no working set, no control socket, default restore options, kill unservable VMMs, log to stderr. */
     public static HandlerConfig of(Path socket, Path memory, Strategy strategy) {
         return new HandlerConfig(socket, memory, strategy, null, CodecId.NONE, 0, null, RestoreOptions.defaults(),
-                false, true, Duration.ofSeconds(10), System.err, null, null);
+                false, true, Duration.ofSeconds(10), System.err, null, null, null);
     }
 
     public HandlerConfig withWorkingSet(Path workingSet) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log, store, storeEndpoint);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint, storeCache);
     }
 
     public HandlerConfig withWorkingSetCodec(CodecId codec, int level) {
         return new HandlerConfig(socket, memory, strategy, workingSet, codec, level, control, restore, verify,
-                killUnservable, handshakeTimeout, log, store, storeEndpoint);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint, storeCache);
     }
 
     public HandlerConfig withControl(Path control) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log, store, storeEndpoint);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint, storeCache);
     }
 
     public HandlerConfig withRestore(RestoreOptions restore) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log, store, storeEndpoint);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint, storeCache);
     }
 
     public HandlerConfig withVerify(boolean verify) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log, store, storeEndpoint);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint, storeCache);
     }
 
     public HandlerConfig withKillUnservable(boolean kill) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                kill, handshakeTimeout, log, store, storeEndpoint);
+                kill, handshakeTimeout, log, store, storeEndpoint, storeCache);
     }
 
     public HandlerConfig withHandshakeTimeout(Duration timeout) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, timeout, log, store, storeEndpoint);
+                killUnservable, timeout, log, store, storeEndpoint, storeCache);
     }
 
     /** Serves snapshot {@code reference} ({@code STORE/NAME}) of a snapshot store instead of a memory file. */
     public HandlerConfig withStore(String reference, URI endpoint) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log, reference, endpoint);
+                killUnservable, handshakeTimeout, log, reference, endpoint, storeCache);
+    }
+
+    /** Keeps the store's frames in the host cache at {@code dir} instead of the default one. */
+    public HandlerConfig withStoreCache(Path dir) {
+        return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
+                killUnservable, handshakeTimeout, log, store, storeEndpoint, dir);
     }
 
     public HandlerConfig withLog(PrintStream log) {
         return new HandlerConfig(socket, memory, strategy, workingSet, wsCodec, wsLevel, control, restore, verify,
-                killUnservable, handshakeTimeout, log, store, storeEndpoint);
+                killUnservable, handshakeTimeout, log, store, storeEndpoint, storeCache);
     }
 }

@@ -2,6 +2,7 @@ package dev.sabre.handler;
 
 import dev.sabre.format.PageRun;
 import dev.sabre.format.Packer;
+import dev.sabre.format.Progress;
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.linux.Errno;
 import dev.sabre.linux.EventFd;
@@ -43,7 +44,7 @@ import java.util.function.Consumer;
  */
 final class Session {
     private static final int MAX_EVENTS = 64;
-    /** Ranged requests a working-set prefetch from a store keeps in flight. */
+    /** Ranged requests a restore from a store (working set or every page) keeps in flight. */
     private static final int STORE_PREFETCH_REQUESTS = 16;
 
     private final int id;
@@ -242,17 +243,24 @@ final class Session {
     }
 
     /**
-     * Installs the working set of a snapshot in a store in the background: parallel ranged requests through
-     * the host cache, each range checked, decoded and installed as it arrives.
+     * Installs a snapshot in a store in the background with the restore engine: its working set (the reap
+     * strategies) or every page (eager, sabre), fetched with parallel ranged requests through the host cache,
+     * each range checked, decoded and installed as it arrives; faults pull their range forward. On huge pages
+     * the whole memory goes in huge page by huge page, assembled from the store's pages.
      */
-    void prefetchStoredWorkingSet(StorePages stored) {
-        inBackground("sabre-store-prefetch-", () -> {
-            StorePages.PrefetchResult r = stored.prefetchWorkingSet(installer, STORE_PREFETCH_REQUESTS);
-            log("working set from the store: %d pages in %d ranged requests, %d bytes fetched", r.pages(), r.requests(),
-                    r.fetchedBytes());
-            return new RestoreMetrics(0, 0, 0, 0, 0, r.nanos() / 1000, r.fetchedBytes(), r.bytesInstalled(),
-                    stored.manifest().wsFrameCount(), STORE_PREFETCH_REQUESTS, false);
-        });
+    void restoreFromStore(StorePages stored, boolean workingSetOnly) {
+        long requestsBefore = stored.requests();
+        if (stager != null && !workingSetOnly) {
+            engine = HugePagePrefetch.start(HugePagePrefetch.allUnits(sources.memorySize(), guestPageSize), stored,
+                    installer, guestPageSize, config.restore());
+        } else {
+            engine = RestoreEngine.start(stored.restoreFrames(workingSetOnly, STORE_PREFETCH_REQUESTS), installer,
+                    config.restore(), Progress.NONE);
+        }
+        engine.completion().thenAccept(m -> log("%s from the store: %d bytes installed, %d bytes fetched, %d ranged "
+                + "requests while it ran", workingSetOnly ? "working set" : "every page", m.bytesInstalled(),
+                m.bytesRead(), stored.requests() - requestsBefore));
+        watch(engine.completion());
     }
 
     /** Installs the whole memory in the background: the snapshot through the engine, a raw file directly. */
@@ -261,6 +269,10 @@ final class Session {
             engine = HugePagePrefetch.start(HugePagePrefetch.allUnits(sources.memorySize(), guestPageSize),
                     sources.memory(), installer, guestPageSize, config.restore());
             watch(engine.completion());
+            return;
+        }
+        if (sources.storeSnapshot() != null) {
+            restoreFromStore(sources.storeSnapshot(), false);
             return;
         }
         SnapshotReader snapshot = sources.snapshot();

@@ -1,6 +1,5 @@
 package dev.sabre.restore;
 
-import dev.sabre.format.FrameInfo;
 import dev.sabre.format.Progress;
 import dev.sabre.format.SnapshotReader;
 import dev.sabre.linux.Memory;
@@ -19,8 +18,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Restores a whole snapshot through an {@link Installer} with a few worker threads. Each worker claims the
- * next chunk of frames, reads it with one pread (O_DIRECT or page cache), checks every frame's CRC32C before
+ * Restores a whole snapshot through an {@link Installer} with a few worker threads, from a .sabre file or
+ * any other {@link FrameSource} (a snapshot in a store). Each worker claims the next chunk of frames, reads
+ * it with one call (a pread, O_DIRECT or page cache; a ranged request), checks every frame's checksum before
  * decoding any (so corrupt bytes never reach guest memory), decompresses the chunk into its own buffer and
  * installs the chunk's merged runs itself while the decoded pages are still in its core's cache. Workers
  * overlap one another's reading, decompressing and installing, with no hand-off between threads. At most
@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.LongAdder;
  * (docs/handler.md states the bound for the handler).
  */
 public final class RestoreEngine implements BackgroundRestore {
-    private final SnapshotReader reader;
+    private final FrameSource source;
     private final Installer installer;
     private final RestoreOptions options;
     private final RestorePlan plan;
@@ -61,18 +61,17 @@ public final class RestoreEngine implements BackgroundRestore {
     private final AtomicLong decoded = new AtomicLong();
     private final long startNanos;
     private volatile boolean cancelled;
-    private StorageFile storage;
 
-    private RestoreEngine(SnapshotReader reader, Installer installer, RestoreOptions options, Progress progress) {
+    private RestoreEngine(FrameSource source, Installer installer, RestoreOptions options, Progress progress) {
         this.startNanos = System.nanoTime();
         this.progress = progress;
-        this.reader = reader;
+        this.source = source;
         this.installer = installer;
         this.options = options;
-        this.plan = RestorePlan.of(reader, options.chunkBytes());
+        this.plan = source.plan();
         int tasks = plan.chunks().size() + (options.zeroPages() ? plan.zeroRuns().size() : 0);
         this.claimed = new AtomicIntegerArray(tasks);
-        this.workers = Math.max(1, Math.min(options.workers(), Math.max(1, plan.chunks().size())));
+        this.workers = Math.max(1, Math.min(source.workers(options), Math.max(1, plan.chunks().size())));
         this.active = new AtomicInteger(workers);
         this.compute = new Semaphore(options.cpuWorkers());
     }
@@ -86,8 +85,17 @@ public final class RestoreEngine implements BackgroundRestore {
     /** As {@link #start(SnapshotReader, Installer, RestoreOptions)}, telling {@code progress} the raw bytes decoded (phase "decode"). */
     public static RestoreEngine start(SnapshotReader reader, Installer installer, RestoreOptions options,
                                       Progress progress) throws IOException {
-        RestoreEngine engine = new RestoreEngine(reader, installer, options, progress);
-        engine.storage = StorageFile.open(reader.path(), options.directIo());
+        return start(SnapshotFrames.open(reader, options), installer, options, progress);
+    }
+
+    /**
+     * Starts restoring what {@code source} plans in the background; the engine closes {@code source} when it
+     * ends. Of {@code options}, the source has used what concerns reading; the engine uses the threads and
+     * whether zero pages are installed.
+     */
+    public static RestoreEngine start(FrameSource source, Installer installer, RestoreOptions options,
+                                      Progress progress) {
+        RestoreEngine engine = new RestoreEngine(source, installer, options, progress);
         for (int i = 0; i < engine.workers; i++) {
             try {
                 Thread.ofPlatform().daemon().name("sabre-restore-" + i).start(engine::work);
@@ -168,15 +176,9 @@ public final class RestoreEngine implements BackgroundRestore {
 
     /** Makes the chunk holding {@code page} the next one taken, if no worker has taken it yet. */
     public void prioritize(long page) {
-        if (page < 0 || page >= reader.header().pageCount()) {
-            return;
-        }
-        int frame = reader.frameOf(page);
-        if (frame >= 0) {
-            int chunk = plan.chunkOfFrame(frame);
-            if (claimed.get(chunk) == 0) {
-                urgent.addFirst(chunk);
-            }
+        int chunk = plan.chunkOfFrame(source.frameOf(page));
+        if (chunk >= 0 && claimed.get(chunk) == 0) {
+            urgent.addFirst(chunk);
         }
     }
 
@@ -228,9 +230,9 @@ public final class RestoreEngine implements BackgroundRestore {
         try {
             long t0 = System.nanoTime();
             // Straight from mmap: page-aligned for O_DIRECT, and not zero-filled by the JVM first.
-            stored = Memory.mapAnonymous(StorageFile.bufferSizeFor(Math.max(1, plan.maxStoredBytes())));
+            stored = Memory.mapAnonymous(source.readBufferBytes());
             mapNanos.add(System.nanoTime() - t0);
-            long pageSize = reader.header().pageSize();
+            long pageSize = source.pageSize();
             int task;
             while (running() && (task = nextTask()) >= 0) {
                 if (task >= plan.chunks().size()) {
@@ -246,7 +248,7 @@ public final class RestoreEngine implements BackgroundRestore {
                     continue;
                 }
                 RestorePlan.Chunk chunk = plan.chunks().get(task);
-                MemorySegment bytes = storage.isDirect() ? read(chunk, stored) : null;
+                MemorySegment bytes = source.readsWait() ? read(chunk, stored) : null;
                 compute.acquireUninterruptibly();
                 MemorySegment raw = null;
                 try {
@@ -311,7 +313,7 @@ public final class RestoreEngine implements BackgroundRestore {
     /** Reads a chunk's stored bytes into {@code buffer}. */
     private MemorySegment read(RestorePlan.Chunk chunk, MemorySegment buffer) throws IOException {
         long t0 = System.nanoTime();
-        MemorySegment stored = storage.read(chunk.fileOffset(), chunk.storedBytes(), buffer);
+        MemorySegment stored = source.read(chunk, buffer);
         readNanos.add(System.nanoTime() - t0);
         return stored;
     }
@@ -324,10 +326,9 @@ public final class RestoreEngine implements BackgroundRestore {
         long pos = 0;
         // Check every frame before decoding or installing any: corrupt bytes must never reach the guest.
         for (int f = chunk.firstFrame(); f < chunk.firstFrame() + chunk.frameCount(); f++) {
-            FrameInfo frame = reader.frames().get(f);
-            reader.checkFrame(f, stored.asSlice(pos, frame.storedLength()));
-            allRaw &= !frame.compressed();
-            pos += frame.storedLength();
+            source.checkFrame(f, stored.asSlice(pos, source.storedLength(f)));
+            allRaw &= !source.compressed(f);
+            pos += source.storedLength(f);
         }
         if (allRaw) {
             decodeNanos.add(System.nanoTime() - t1);
@@ -336,23 +337,22 @@ public final class RestoreEngine implements BackgroundRestore {
         pos = 0;
         long rawPos = 0;
         for (int f = chunk.firstFrame(); f < chunk.firstFrame() + chunk.frameCount(); f++) {
-            FrameInfo frame = reader.frames().get(f);
-            MemorySegment frameStored = stored.asSlice(pos, frame.storedLength());
-            MemorySegment raw = rawBuffer.asSlice(rawPos, reader.frameBytes(f));
-            if (frame.compressed()) {
-                reader.decodeFrame(f, frameStored, raw);
+            MemorySegment frameStored = stored.asSlice(pos, source.storedLength(f));
+            MemorySegment raw = rawBuffer.asSlice(rawPos, source.frameBytes(f));
+            if (source.compressed(f)) {
+                source.decodeFrame(f, frameStored, raw);
             } else {
                 Memory.copy(frameStored, raw);
             }
-            pos += frame.storedLength();
-            rawPos += reader.frameBytes(f);
+            pos += source.storedLength(f);
+            rawPos += source.frameBytes(f);
         }
         decodeNanos.add(System.nanoTime() - t1);
         return rawBuffer;
     }
 
     private void finish() {
-        storage.close();
+        source.close();
         MemorySegment raw;
         while ((raw = rawBuffers.poll()) != null) {
             unmap(raw);
@@ -361,12 +361,16 @@ public final class RestoreEngine implements BackgroundRestore {
         if (t != null) {
             completion.completeExceptionally(t);
         } else if (cancelled && !allClaimed()) {
-            completion.completeExceptionally(new IOException("restore of " + reader.path() + " cancelled"));
+            completion.completeExceptionally(new IOException("restore of " + source.name() + " cancelled"));
         } else {
             completion.complete(new RestoreMetrics(mapNanos.sum() / 1000, 0, readNanos.sum() / 1000,
                     decodeNanos.sum() / 1000, installNanos.sum() / 1000, (System.nanoTime() - startNanos) / 1000,
-                    storage.bytesRead(), installed.sum(), reader.frames().size(), workers, storage.isDirect()));
+                    source.bytesRead(), installed.sum(), plannedFrames(), workers, source.directIo()));
         }
+    }
+
+    private long plannedFrames() {
+        return plan.chunks().stream().mapToLong(RestorePlan.Chunk::frameCount).sum();
     }
 
     private boolean allClaimed() {

@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * What a restore does, worked out from the snapshot's metadata before any data is read: consecutive
- * frames grouped into chunks read with one pread each, and for every chunk the guest runs to install from
+ * frames grouped into chunks read with one pread (or one ranged request, for a store) each, and for every chunk the guest runs to install from
  * its decoded bytes, merged so that pages contiguous both in the guest and in the buffer go in with one
  * UFFDIO_COPY. Zero extents become runs of their own, installed after the data.
  */
@@ -45,55 +45,89 @@ public final class RestorePlan {
         this.rawBytes = chunks.stream().mapToLong(Chunk::rawBytes).sum();
     }
 
+    /**
+     * A frame as a plan sees it: its stored bytes lie in object {@code object} (one file, or one pack of a
+     * store) at {@code offset}, {@code storedLength} long, and decode to {@code pageCount} pages.
+     */
+    public record Frame(int object, long offset, long storedLength, int pageCount) {}
+
+    /** Guest pages {@code firstPage ..} are {@code pages} pages of frame {@code frame} from slot {@code slot}. */
+    public record FramePages(long firstPage, int frame, long slot, int pages) {}
+
     /** Plans restoring every present page of {@code reader}, frames in file order. */
     public static RestorePlan of(SnapshotReader reader, long chunkBytes) {
-        List<FrameInfo> frames = reader.frames();
-        long pageSize = reader.header().pageSize();
-        int[] chunkOfFrame = new int[frames.size()];
-        long[] rawStart = new long[frames.size()];
-        List<int[]> bounds = new ArrayList<>();
-        int first = 0;
-        long stored = 0, raw = 0;
-        for (int f = 0; f < frames.size(); f++) {
-            FrameInfo frame = frames.get(f);
-            long frameRaw = frame.pageCount() * pageSize;
-            if (f > first && (stored + frame.storedLength() > chunkBytes || raw + frameRaw > MAX_CHUNK_RAW_BYTES)) {
-                bounds.add(new int[] {first, f});
-                first = f;
-                stored = 0;
-                raw = 0;
-            }
-            chunkOfFrame[f] = bounds.size();
-            rawStart[f] = raw;
-            stored += frame.storedLength();
-            raw += frameRaw;
+        List<Frame> frames = new ArrayList<>(reader.frames().size());
+        for (FrameInfo f : reader.frames()) {
+            frames.add(new Frame(0, f.offset(), f.storedLength(), f.pageCount()));
         }
-        if (first < frames.size()) {
-            bounds.add(new int[] {first, frames.size()});
-        }
-        List<List<Run>> runsByChunk = new ArrayList<>();
-        for (int i = 0; i < bounds.size(); i++) {
-            runsByChunk.add(new ArrayList<>());
-        }
+        List<FramePages> stored = new ArrayList<>();
         List<Run> zeros = new ArrayList<>();
         for (Extent e : reader.extents()) {
             switch (e.kind()) {
-                case STORED -> runsByChunk.get(chunkOfFrame[e.frame()])
-                        .add(new Run(e.firstPage(), rawStart[e.frame()] + e.slot() * pageSize, e.pageCount()));
+                case STORED -> stored.add(new FramePages(e.firstPage(), e.frame(), e.slot(), e.pageCount()));
                 case COPY -> {
                     // A copy's source can run through several frames: one run per source frame.
                     for (long done = 0; done < e.pageCount(); ) {
                         long source = e.source() + done;
                         Extent src = reader.extentOf(source);
-                        long slot = src.slot() + (source - src.firstPage());
                         int n = (int) Math.min(e.pageCount() - done, src.endPage() - source);
-                        runsByChunk.get(chunkOfFrame[src.frame()])
-                                .add(new Run(e.firstPage() + done, rawStart[src.frame()] + slot * pageSize, n));
+                        stored.add(new FramePages(e.firstPage() + done, src.frame(), src.slot() + (source - src.firstPage()), n));
                         done += n;
                     }
                 }
                 case ZERO -> zeros.add(new Run(e.firstPage(), 0, e.pageCount()));
                 default -> { }
+            }
+        }
+        return of(frames, java.util.stream.IntStream.range(0, frames.size()).toArray(), stored, zeros,
+                reader.header().pageSize(), chunkBytes);
+    }
+
+    /**
+     * Plans restoring frames {@code planned} (ascending indexes into {@code frames}) and the pages they hold:
+     * consecutive frames lying back to back in one object join a chunk up to {@code chunkBytes} stored bytes
+     * and {@link #MAX_CHUNK_RAW_BYTES} decoded ones. {@code stored} says which guest pages each frame holds
+     * (pages of frames not planned are left out); {@code zeros} are installed as zeros.
+     */
+    public static RestorePlan of(List<Frame> frames, int[] planned, List<FramePages> stored, List<Run> zeros,
+                                 long pageSize, long chunkBytes) {
+        int[] chunkOfFrame = new int[frames.size()];
+        Arrays.fill(chunkOfFrame, -1);
+        long[] rawStart = new long[frames.size()];
+        List<int[]> bounds = new ArrayList<>();
+        int first = -1, last = -1;
+        long storedBytes = 0, raw = 0;
+        for (int f : planned) {
+            Frame frame = frames.get(f);
+            long frameRaw = frame.pageCount() * pageSize;
+            boolean follows = first >= 0 && f == last + 1 && frame.object() == frames.get(last).object()
+                    && frame.offset() == frames.get(last).offset() + frames.get(last).storedLength();
+            if (first >= 0 && (!follows || storedBytes + frame.storedLength() > chunkBytes
+                    || raw + frameRaw > MAX_CHUNK_RAW_BYTES)) {
+                bounds.add(new int[] {first, last + 1});
+                first = -1;
+            }
+            if (first < 0) {
+                first = f;
+                storedBytes = 0;
+                raw = 0;
+            }
+            chunkOfFrame[f] = bounds.size();
+            rawStart[f] = raw;
+            storedBytes += frame.storedLength();
+            raw += frameRaw;
+            last = f;
+        }
+        if (first >= 0) {
+            bounds.add(new int[] {first, last + 1});
+        }
+        List<List<Run>> runsByChunk = new ArrayList<>();
+        for (int i = 0; i < bounds.size(); i++) {
+            runsByChunk.add(new ArrayList<>());
+        }
+        for (FramePages p : stored) {
+            if (chunkOfFrame[p.frame()] >= 0) {
+                runsByChunk.get(chunkOfFrame[p.frame()]).add(new Run(p.firstPage(), rawStart[p.frame()] + p.slot() * pageSize, p.pages()));
             }
         }
         List<Chunk> chunks = new ArrayList<>(bounds.size());
@@ -138,8 +172,9 @@ public final class RestorePlan {
         return zeroRuns;
     }
 
+    /** The chunk holding frame {@code frame}, or -1 when the plan does not restore that frame. */
     public int chunkOfFrame(int frame) {
-        return chunkOfFrame[frame];
+        return frame >= 0 && frame < chunkOfFrame.length ? chunkOfFrame[frame] : -1;
     }
 
     public long maxStoredBytes() {

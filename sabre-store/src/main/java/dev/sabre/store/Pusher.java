@@ -31,35 +31,54 @@ import java.util.concurrent.Future;
  * unreferenced objects, never a name pointing at something missing.
  */
 public final class Pusher {
-    /** The unit, chosen by measurement on real memory (STORE.md, "Why 256 KiB frames at zstd 9"). */
-    public record Options(CodecId codec, int level, int framePages, long packBytes, int threads, Duration lockWait) {
+    /**
+     * The unit, chosen by measurement on real memory (STORE.md, "Why 256 KiB frames at zstd 9"), and
+     * {@code indexCache}: the host cache that keeps pack indexes (immutable, named by their hash), so a push
+     * downloads only the indexes it has not seen on this host; null to fetch every index.
+     */
+    public record Options(CodecId codec, int level, int framePages, long packBytes, int threads, Duration lockWait,
+                          HostCache indexCache) {
         public static Options defaults() {
-            return new Options(CodecId.ZSTD, 9, 64, 32L << 20, Runtime.getRuntime().availableProcessors(), Duration.ofMinutes(10));
+            return new Options(CodecId.ZSTD, 9, 64, 32L << 20, Runtime.getRuntime().availableProcessors(), Duration.ofMinutes(10),
+                    null);
         }
 
         public Options withCodec(CodecId codec, int level) {
-            return new Options(codec, codec.checkLevel(level), framePages, packBytes, threads, lockWait);
+            return new Options(codec, codec.checkLevel(level), framePages, packBytes, threads, lockWait, indexCache);
+        }
+
+        /**
+         * Frames stored uncompressed (codec none), as REAP keeps its working set and memory: pages are still
+         * deduplicated, against the store's other raw frames only (a manifest has one codec).
+         */
+        public Options raw() {
+            return withCodec(CodecId.NONE, 0);
         }
 
         public Options withFramePages(int pages) {
             if (pages < 1 || pages > PackIndex.MAX_FRAME_PAGES) {
                 throw new IllegalArgumentException("frame of " + pages + " pages is outside 1.." + PackIndex.MAX_FRAME_PAGES);
             }
-            return new Options(codec, level, pages, packBytes, threads, lockWait);
+            return new Options(codec, level, pages, packBytes, threads, lockWait, indexCache);
         }
 
         public Options withThreads(int threads) {
-            return new Options(codec, level, framePages, packBytes, Math.max(1, threads), lockWait);
+            return new Options(codec, level, framePages, packBytes, Math.max(1, threads), lockWait, indexCache);
         }
 
         public Options withPackBytes(long bytes) {
-            return new Options(codec, level, framePages, bytes, threads, lockWait);
+            return new Options(codec, level, framePages, bytes, threads, lockWait, indexCache);
+        }
+
+        public Options withIndexCache(HostCache cache) {
+            return new Options(codec, level, framePages, packBytes, threads, lockWait, cache);
         }
     }
 
+    /** What a push did; {@code indexBytesFetched} counts the pack indexes it downloaded (not found in the host cache). */
     public record Result(String manifest, long presentPages, long zeroPages, long workingSetPages, long newPages,
                          long pagesFoundInStore, long duplicatePages, long bytesWritten, int objectsWritten, long hashNanos,
-                         long nanos) {
+                         long nanos, long indexBytesFetched) {
     }
 
     private static final long ABSENT = -2;
@@ -86,6 +105,7 @@ public final class Pusher {
     private final List<Manifest.PackRef> packs = new ArrayList<>();
     private final List<Manifest.Frame> frames = new ArrayList<>();
     private long duplicates;
+    private long indexBytesFetched;
     private long bytesWritten;
     private int objectsWritten;
 
@@ -122,7 +142,7 @@ public final class Pusher {
             long present = manifest.presentPages();
             long zero = manifest.zeroPages();
             return new Result(m.hash(), present, zero, p.ws.pages.size(), p.fresh.pages.size(), p.oldSlots.size(), p.duplicates,
-                    p.bytesWritten, p.objectsWritten, hashNanos, System.nanoTime() - start);
+                    p.bytesWritten, p.objectsWritten, hashNanos, System.nanoTime() - start, p.indexBytesFetched);
         }
     }
 
@@ -132,7 +152,7 @@ public final class Pusher {
             if (hash == null) {
                 continue;
             }
-            PackIndex index = store.index(hash);
+            PackIndex index = index(hash);
             if (index.pageSize() != pageSize || index.codec() != options.codec()) {
                 continue; // frames of another codec cannot join this manifest
             }
@@ -147,6 +167,20 @@ public final class Pusher {
                 }
             }
         }
+    }
+
+    /** Pack index {@code hash}: from the host cache when there is one (checked against its hash), else downloaded. */
+    private PackIndex index(String hash) throws IOException {
+        String key = StoreLayout.index(hash);
+        HostCache cache = options.indexCache();
+        byte[] data = cache == null ? fetchIndex(key, hash) : cache.get(Hashes.parse(hash), () -> fetchIndex(key, hash));
+        return PackIndex.decode(store.objects().describe(key), data);
+    }
+
+    private byte[] fetchIndex(String key, String hash) throws IOException {
+        byte[] data = store.verified(key, hash);
+        indexBytesFetched += data.length;
+        return data;
     }
 
     /** Decides for every page: absent, zero, a working-set slot, a new slot, or a slot the store already has. */
@@ -328,7 +362,11 @@ public final class Pusher {
         hashes.forEach(slotHashes::writeBytes);
         PackIndex index = new PackIndex(packObject.hash(), data.length, pageSize, options.codec(), options.level(),
                 List.copyOf(packFrames), slotHashes.toByteArray());
-        SnapshotStore.Stored indexObject = put(StoreLayout.INDEXES, index.encode());
+        byte[] indexBytes = index.encode();
+        SnapshotStore.Stored indexObject = put(StoreLayout.INDEXES, indexBytes);
+        if (options.indexCache() != null) {
+            options.indexCache().put(Hashes.parse(indexObject.hash()), indexBytes, 0, indexBytes.length); // the next push here need not fetch it
+        }
         int packNumber = packs.size();
         packs.add(new Manifest.PackRef(packObject.hash(), indexObject.hash()));
         packFrames.forEach(f -> frames.add(new Manifest.Frame(packNumber, f)));

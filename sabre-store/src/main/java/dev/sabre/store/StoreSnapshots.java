@@ -33,8 +33,14 @@ public final class StoreSnapshots {
 
     /** The host cache at its default place and bound ({@link HostCache#defaultDir()}, $SABRE_STORE_CACHE_BYTES). */
     public static HostCache defaultCache() throws IOException {
+        return cache(null);
+    }
+
+    /** The host cache in {@code dir} (null: {@link HostCache#defaultDir()}), bounded by $SABRE_STORE_CACHE_BYTES. */
+    public static HostCache cache(Path dir) throws IOException {
         String bound = System.getenv("SABRE_STORE_CACHE_BYTES");
-        return HostCache.open(HostCache.defaultDir(), bound != null && !bound.isBlank() ? Long.parseLong(bound.trim()) : DEFAULT_CACHE_BYTES);
+        return HostCache.open(dir != null ? dir : HostCache.defaultDir(),
+                bound != null && !bound.isBlank() ? Long.parseLong(bound.trim()) : DEFAULT_CACHE_BYTES);
     }
 
     /** Opens {@code STORE/NAME} as a page source through {@code cache}; closing it closes the store connection too. */

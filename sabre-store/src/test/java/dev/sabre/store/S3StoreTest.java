@@ -18,14 +18,11 @@ import org.junit.jupiter.api.Test;
 /** The store's behaviour on a real S3 server (S3Proxy) the test starts, plus what only a remote store can do wrong. */
 class S3StoreTest extends StoreTestCase {
     private static final String BUCKET = "sabre-test";
-    private Path serverDir;
     private S3ProxyServer server;
 
     @BeforeAll
     void startServer() throws Exception {
-        serverDir = Files.createTempDirectory("sabre-s3proxy");
-        server = S3ProxyServer.start(serverDir, BUCKET);
-        S3ProxyServer.useCredentials(S3ProxyServer.IDENTITY, S3ProxyServer.CREDENTIAL);
+        server = S3ProxyServer.startInTempDir(BUCKET);
     }
 
     @AfterAll
@@ -33,9 +30,6 @@ class S3StoreTest extends StoreTestCase {
     void stopBackend() throws Exception {
         if (server != null) {
             server.close();
-        }
-        try (var files = Files.walk(serverDir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 

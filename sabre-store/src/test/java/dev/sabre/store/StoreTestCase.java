@@ -112,13 +112,16 @@ abstract class StoreTestCase {
         Path modified = TestMemory.modifiedCopy(memory, temp.resolve("modified.mem"), 2000, 42);
         try (SnapshotStore store = newStore("dedup")) {
             Pusher.Result a, b;
+            // Both pushes from one host: the first caches the pack indexes it writes, so the second fetches none.
+            Pusher.Options cached = Pusher.Options.defaults().withIndexCache(HostCache.open(temp.resolve("index-cache"), 1L << 30));
             try (PageInput in = PageInput.open(memory, false)) {
-                a = Pusher.push(store, in, List.of(), "first", Pusher.Options.defaults(), Progress.NONE);
+                a = Pusher.push(store, in, List.of(), "first", cached, Progress.NONE);
             }
             long afterFirst = StoreMaintenance.usage(store).storedBytes();
             try (PageInput in = PageInput.open(modified, false)) {
-                b = Pusher.push(store, in, List.of(), "second", Pusher.Options.defaults(), Progress.NONE);
+                b = Pusher.push(store, in, List.of(), "second", cached, Progress.NONE);
             }
+            assertEquals(0, b.indexBytesFetched(), "the second push on this host fetched pack indexes it had cached");
             StoreMaintenance.Usage usage = StoreMaintenance.usage(store);
             System.out.printf("[%s] two snapshots (dataset + 2000 pages changed): first stored %d bytes, both %d bytes, alone %d, shared %d;"
                             + " second: %d pages found in the store, %d new%n",
@@ -131,6 +134,18 @@ abstract class StoreTestCase {
             Path out = temp.resolve("second.mem");
             Puller.pull(store, "second", out, 4, Progress.NONE);
             assertEquals(-1, TestMemory.mismatch(modified, out));
+
+            long indexBytes = 0;
+            for (ObjectStore.Info info : store.objects().list(StoreLayout.INDEXES)) {
+                indexBytes += info.size();
+            }
+            Pusher.Result uncached;
+            try (PageInput in = PageInput.open(modified, false)) {
+                uncached = Pusher.push(store, in, List.of(), "third", Pusher.Options.defaults(), Progress.NONE);
+            }
+            assertEquals(indexBytes, uncached.indexBytesFetched(), "a push without the cache fetches every pack index");
+            System.out.printf("[%s] pack indexes fetched by a later push: %d bytes without the host cache, %d with it%n",
+                    getClass().getSimpleName(), uncached.indexBytesFetched(), b.indexBytesFetched());
         }
     }
 
