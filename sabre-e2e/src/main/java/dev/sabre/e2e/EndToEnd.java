@@ -88,9 +88,10 @@ public final class EndToEnd {
 
     /**
      * Strategies measured from a store with {@code --store}: {@code file} pulls the memory first (download, then
-     * the VMM maps it), the others are served by the handler from the store.
+     * the VMM maps it), the others are served by the handler from the store ({@code reap} from the raw copy).
      */
-    public static final List<Strategy> STORE_STRATEGIES = List.of(Strategy.FILE, Strategy.LAZY, Strategy.REAP_COMPRESSED);
+    public static final List<Strategy> STORE_STRATEGIES = List.of(Strategy.FILE, Strategy.LAZY, Strategy.EAGER, Strategy.SABRE,
+            Strategy.REAP, Strategy.REAP_COMPRESSED);
 
     /** One kind of restore measured in each round: a strategy, on 4 KiB or 2 MiB pages, from local files or a store. */
     record Restore(Strategy strategy, boolean hugePages, boolean fromStore) {
@@ -160,7 +161,10 @@ public final class EndToEnd {
                 }
                 snapshots.add(fs);
                 if (options.store() != null) {
-                    options.store().push(fs);
+                    options.store().push(fs, Strategy.REAP_COMPRESSED);
+                    if (options.strategies().contains(Strategy.REAP)) {
+                        options.store().push(fs, Strategy.REAP);
+                    }
                 }
                 List<Measurement> measured;
                 try (Orchestrator.HugePageReservation reserved = options.hugePages() ? orchestrator.reserveHugePages(function) : null) {
@@ -206,7 +210,10 @@ public final class EndToEnd {
             for (int i = 1; i <= options.warmups(); i++) {
                 for (Restore r : restores) {
                     progress.step(String.format("%s %s: warm-up %d/%d", fs.function(), r, i, options.warmups()));
-                    restore(fs, r, options.store(), handlers, storeHandlers, cacheRoots, 0, false, true);
+                    if (r.fromStore()) {
+                        orchestrator.coldHostCache(fs, storeHandlers.get(r.strategy()), cacheRoots.get(r.strategy()));
+                    }
+                    restore(fs, r, options.store(), handlers, storeHandlers, 0, false);
                 }
             }
             for (int rep = 1; rep <= options.repetitions(); rep++) {
@@ -218,8 +225,11 @@ public final class EndToEnd {
                             throw new VmmException("cannot drop the page caches any more: " + why);
                         }
                     }
+                    if (r.fromStore()) {
+                        orchestrator.coldHostCache(fs, storeHandlers.get(r.strategy()), cacheRoots.get(r.strategy()));
+                    }
                     Counter counter = Counter.start(r.fromStore() ? options.store() : null);
-                    Measurement m = restore(fs, r, options.store(), handlers, storeHandlers, cacheRoots, rep, cold, true);
+                    Measurement m = restore(fs, r, options.store(), handlers, storeHandlers, rep, cold);
                     rows.add(m);
                     String moved = "";
                     if (r.fromStore()) {
@@ -242,7 +252,7 @@ public final class EndToEnd {
                 }
                 Restore r = new Restore(s, false, true);
                 Counter counter = Counter.start(options.store());
-                orchestrator.coldStartFromStore(fs, s, storeHandlers.get(s), options.store(), cacheRoots.get(s), false, false, 0);
+                orchestrator.coldStartFromStore(fs, s, storeHandlers.get(s), options.store(), "host cache filled", 0);
                 StoreTraffic t = counter.stop(fs.function(), r + ", second restore on the host", 0);
                 traffic.add(t);
                 progress.step(String.format("%s %s: second restore on the same host: %s", fs.function(), r,
@@ -281,15 +291,13 @@ public final class EndToEnd {
         return rows;
     }
 
-    /** One restore of kind {@code r}: from local files through its strategy's handler, or from the store through a cold host cache. */
+    /** One restore of kind {@code r}: from local files through its strategy's handler, or from the store (its host cache made cold first). */
     private Measurement restore(FunctionSnapshot fs, Restore r, StoreTarget store, Map<Strategy, HandlerProcess> handlers,
-                                Map<Strategy, HandlerProcess> storeHandlers, Map<Strategy, Path> cacheRoots, int rep,
-                                boolean cold, boolean coldHostCache) {
+                                Map<Strategy, HandlerProcess> storeHandlers, int rep, boolean cold) {
         if (!r.fromStore()) {
             return orchestrator.coldStart(fs, r.strategy(), r.hugePages(), handlers.get(r.strategy()), rep, cold);
         }
-        return orchestrator.coldStartFromStore(fs, r.strategy(), storeHandlers.get(r.strategy()), store,
-                cacheRoots.get(r.strategy()), true, coldHostCache, rep);
+        return orchestrator.coldStartFromStore(fs, r.strategy(), storeHandlers.get(r.strategy()), store, "cold host cache", rep);
     }
 
     /** Counts what crosses the store's link during one restore (nothing to count without a link). */

@@ -308,12 +308,10 @@ public final class Orchestrator {
      * One cold start from a store ({@code sabre e2e --store}, {@code sabre vm restore --store}), labelled
      * {@code STRATEGY store}: for {@code file}, the memory is pulled from the store into a local file first (what a
      * platform without lazy restores does; the pull counts in the restore time) and the VMM maps it; otherwise
-     * {@code handler} serves it from the store through its host cache at {@code cacheRoot}, which is emptied first
-     * when {@code coldCache} (after a warm-up session when {@code warmUp}, so a long-running handler meets this
-     * restore as it would a snapshot it has not served yet).
+     * {@code handler} serves it from the store through its host cache (see {@link #coldHostCache}).
      */
     public Measurement coldStartFromStore(FunctionSnapshot fs, Strategy strategy, HandlerProcess handler, StoreTarget store,
-                                          Path cacheRoot, boolean warmUp, boolean coldCache, int repetition) {
+                                          String pageCache, int repetition) {
         if (strategy.servedByHandler() != (handler != null)) {
             throw new IllegalArgumentException("strategy " + strategy + (handler == null ? " needs" : " takes no") + " handler");
         }
@@ -335,15 +333,20 @@ public final class Orchestrator {
                 WorkDir.deleteTree(dir);
             }
         }
-        if (warmUp) {
+        FirstAnswer a = restoreAndInvoke(fs, spec, fs.snapshot(), handler, label);
+        return a.measurement(fs, driver.name(), label, spec.pageSize(), repetition, 0, 0, 0, pageCache);
+    }
+
+    /**
+     * Makes a long-running store handler meet the next restore as it would a snapshot it has not served yet: a
+     * warm-up session ({@link HandlerWarmUp}: its JIT warm, its per-thread decoded frames replaced by others), then
+     * its host cache at {@code cacheRoot} emptied. Nothing is done for {@code file} (no handler).
+     */
+    public void coldHostCache(FunctionSnapshot fs, HandlerProcess handler, Path cacheRoot) {
+        if (handler != null) {
             HandlerWarmUp.run(handler, fs);
-        }
-        if (coldCache) {
             StoreTarget.emptyHostCache(cacheRoot);
         }
-        FirstAnswer a = restoreAndInvoke(fs, spec, fs.snapshot(), handler, label);
-        return a.measurement(fs, driver.name(), label, spec.pageSize(), repetition, 0, 0, 0,
-                coldCache ? "cold host cache" : "host cache filled");
     }
 
     /** What one restore and first invocation gave; the handler's session report, or null without one. */
@@ -400,7 +403,7 @@ public final class Orchestrator {
         if (!strategy.servedByHandler()) {
             return null;
         }
-        return HandlerProcess.start(store.reference(fs), strategy, null, false, false, handlerThreads, store.access(cacheRoot));
+        return HandlerProcess.start(store.reference(fs, strategy), strategy, null, false, false, handlerThreads, store.access(cacheRoot));
     }
 
     /**
@@ -429,7 +432,7 @@ public final class Orchestrator {
         }
         Path cacheRoot = StoreTarget.freshCacheRoot();
         try (HandlerProcess handler = startStoreHandler(fs, strategy, store, cacheRoot)) {
-            return coldStartFromStore(fs, strategy, handler, store, cacheRoot, false, true, 1);
+            return coldStartFromStore(fs, strategy, handler, store, "cold host cache", 1);
         } finally {
             WorkDir.deleteTree(cacheRoot);
         }

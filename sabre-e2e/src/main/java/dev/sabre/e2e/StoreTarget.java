@@ -5,6 +5,7 @@ import dev.sabre.e2e.fleet.ShapedLink;
 import dev.sabre.format.PageRun;
 import dev.sabre.format.Progress;
 import dev.sabre.format.SnapshotReader;
+import dev.sabre.handler.Strategy;
 import dev.sabre.store.PageInput;
 import dev.sabre.store.Puller;
 import dev.sabre.store.Pusher;
@@ -26,10 +27,13 @@ import java.util.Map;
  * [--link RATE]}): a directory or {@code s3://bucket/prefix} reached the SDK's standard way, or, with a link
  * rate, a private S3 server (S3Proxy over a temporary directory) started for the run behind a shaped link, with
  * STORE naming the bucket and prefix on it. A function's snapshot is stored as {@code FUNCTION-<MiB>M} (its
- * memory and recorded working set; the VMM's device state stays in the host's snapshot cache). Restores read
- * it through a host cache of their own ({@link #freshCacheRoot}), so each one starts cold.
+ * memory and recorded working set, compressed; the VMM's device state stays in the host's snapshot cache), and
+ * for REAP also as {@code FUNCTION-<MiB>M.raw} (the same pages uncompressed, {@code store push --raw}). Restores
+ * read it through a host cache of their own ({@link #freshCacheRoot}), so each one starts cold.
  */
 public final class StoreTarget implements AutoCloseable {
+    private static final String RAW_SUFFIX = ".raw";
+
     private final String location;
     private final URI endpoint;
     private final Map<String, String> environment;
@@ -85,14 +89,14 @@ public final class StoreTarget implements AutoCloseable {
         }
     }
 
-    /** The name a function's snapshot has in the store. */
-    public static String name(FunctionSnapshot fs) {
-        return fs.function() + "-" + (fs.snapshot().memoryBytes() >> 20) + "M";
+    /** The name a function's snapshot has in the store: the raw copy for {@code reap}, else the compressed one. */
+    public static String name(FunctionSnapshot fs, Strategy strategy) {
+        return fs.function() + "-" + (fs.snapshot().memoryBytes() >> 20) + "M" + (strategy == Strategy.REAP ? RAW_SUFFIX : "");
     }
 
-    /** {@code STORE/NAME} of the function's snapshot. */
-    public String reference(FunctionSnapshot fs) {
-        return (location.endsWith("/") ? location : location + "/") + name(fs);
+    /** {@code STORE/NAME} of the function's snapshot as {@code strategy} restores it. */
+    public String reference(FunctionSnapshot fs, Strategy strategy) {
+        return (location.endsWith("/") ? location : location + "/") + name(fs, strategy);
     }
 
     public String location() {
@@ -113,27 +117,32 @@ public final class StoreTarget implements AutoCloseable {
         return server;
     }
 
-    /** Pushes the snapshot's memory and its working set (when recorded) as {@link #name}. */
-    public void push(FunctionSnapshot fs) {
-        progress.step(fs.function() + ": pushing memory" + (fs.hasWorkingSet() ? " and working set" : "") + " to "
-                + reference(fs));
+    /**
+     * Pushes the snapshot's memory and its working set (when recorded) as {@code as} restores it: uncompressed for
+     * {@code reap} (REAP's raw working set and memory), compressed for every other strategy ({@link #name}).
+     */
+    public void push(FunctionSnapshot fs, Strategy as) {
+        String reference = reference(fs, as);
+        progress.step(fs.function() + ": pushing memory" + (fs.hasWorkingSet() ? " and working set" : "")
+                + (as == Strategy.REAP ? " raw" : "") + " to " + reference);
         try (SnapshotStore store = SnapshotStore.open(location, endpoint);
              PageInput in = PageInput.open(fs.snapshot().memoryFile(), false)) {
-            Pusher.Result r = Pusher.push(store, in, fs.hasWorkingSet() ? workingSet(fs) : List.of(), name(fs),
-                    Pusher.Options.defaults(), Progress.NONE);
-            progress.step(String.format(Locale.ROOT, "%s: pushed (%d new pages of %d present)", fs.function(), r.newPages(),
-                    r.presentPages()));
+            Pusher.Options options = as == Strategy.REAP ? Pusher.Options.defaults().raw() : Pusher.Options.defaults();
+            Pusher.Result r = Pusher.push(store, in, fs.hasWorkingSet() ? workingSet(fs) : List.of(), name(fs, as),
+                    options, Progress.NONE);
+            progress.step(String.format(Locale.ROOT, "%s: pushed (%d new pages of %d present)", fs.function(),
+                    r.newPages(), r.presentPages()));
         } catch (IOException e) {
-            throw new VmmException("cannot push " + fs.function() + " to " + reference(fs) + ": " + e.getMessage(), e);
+            throw new VmmException("cannot push " + fs.function() + " to " + reference + ": " + e.getMessage(), e);
         }
     }
 
     /** Writes the stored memory back into {@code out} (sparse), as a platform without lazy restores downloads it. */
     public void pull(FunctionSnapshot fs, Path out) {
         try (SnapshotStore store = SnapshotStore.open(location, endpoint)) {
-            Puller.pull(store, name(fs), out, 8, Progress.NONE);
+            Puller.pull(store, name(fs, Strategy.FILE), out, 8, Progress.NONE);
         } catch (IOException e) {
-            throw new VmmException("cannot pull " + reference(fs) + ": " + e.getMessage(), e);
+            throw new VmmException("cannot pull " + reference(fs, Strategy.FILE) + ": " + e.getMessage(), e);
         }
     }
 

@@ -7,13 +7,9 @@ import dev.sabre.e2e.StoreTarget;
 import dev.sabre.e2e.fleet.Rates;
 import dev.sabre.e2e.fleet.S3ProxyProcess;
 import dev.sabre.e2e.fleet.ShapedLink;
-import dev.sabre.format.Progress;
 import dev.sabre.handler.SimulatedVmm;
 import dev.sabre.handler.Strategy;
 import dev.sabre.linux.Memory;
-import dev.sabre.store.PageInput;
-import dev.sabre.store.Puller;
-import dev.sabre.store.Pusher;
 import dev.sabre.store.SnapshotStore;
 import dev.sabre.store.StoreMaintenance;
 import dev.sabre.vmm.WorkDir;
@@ -97,6 +93,7 @@ public final class StoreBench {
         DOWNLOAD_FILE("download+file"),
         PULL_FILE("pull+file"),
         LAZY_STORE("lazy store"),
+        REAP_RAW_STORE("reap (raw) store"),
         REAP_COMPRESSED_STORE("reap-compressed store"),
         REAP_COMPRESSED_LOCAL("reap-compressed local");
 
@@ -121,37 +118,41 @@ public final class StoreBench {
         List<Row> rows = new ArrayList<>();
         List<CacheCheck> checks = new ArrayList<>();
         SizeResult size;
-        try (ShapedLink link = ShapedLink.create(PUSH_RATE);
-             S3ProxyProcess server = S3ProxyProcess.start(work.resolve("s3"), BUCKET, link)) {
-            progress.println("bench store: " + server + " behind " + link);
-            server.useInThisJvm();
-            try (SnapshotStore store = SnapshotStore.open(server.location(STORE_PREFIX), server.endpoint())) {
-                for (FunctionSnapshot fs : config.snapshots()) {
-                    push(store, server, fs);
-                }
+        try (StoreTarget target = StoreTarget.open("s3://" + BUCKET + "/" + STORE_PREFIX, null, PUSH_RATE,
+                line -> progress.println("bench store: " + line))) {
+            // The compressed snapshots first, alone in the store for the size target; then REAP's raw copies.
+            for (FunctionSnapshot fs : config.snapshots()) {
+                target.push(fs, Strategy.REAP_COMPRESSED);
+            }
+            try (SnapshotStore store = SnapshotStore.open(target.location(), target.endpoint())) {
                 var usage = StoreMaintenance.usage(store);
                 size = new SizeResult(config.snapshots().size(), usage.memoryBytes(), usage.storedBytes(), usage.aloneBytes());
-                for (long rate : config.rates()) {
-                    link.setRate(rate);
-                    progress.println("bench store: " + link);
-                    for (FunctionSnapshot fs : config.snapshots()) {
-                        Subject subject = new Subject(fs, server, link, store);
-                        for (int rep = 1; rep <= config.repetitions(); rep++) {
-                            Variant[] variants = Variant.values();
-                            for (int k = 0; k < variants.length; k++) {
-                                // Each round starts one variant further along, so drift falls on all alike.
-                                Variant v = variants[(rep - 1 + k) % variants.length];
-                                Row row = subject.measure(v, rep);
-                                rows.add(row);
-                                progress.printf(Locale.ROOT, "%s %s %-22s %d/%d: %s over the link, %d requests, restore %.1f ms, "
-                                                + "cold start %.1f ms%n", fs.function(), Rates.format(rate), v.label, rep,
-                                        config.repetitions(), mib(row.linkBytes()), row.requests(), row.restoreUs() / 1e3,
-                                        row.coldStartUs() / 1e3);
-                            }
+            }
+            for (FunctionSnapshot fs : config.snapshots()) {
+                target.push(fs, Strategy.REAP);
+                upload(target.server(), fs);
+            }
+            ShapedLink link = target.link();
+            for (long rate : config.rates()) {
+                link.setRate(rate);
+                progress.println("bench store: " + link);
+                for (FunctionSnapshot fs : config.snapshots()) {
+                    Subject subject = new Subject(fs, target);
+                    for (int rep = 1; rep <= config.repetitions(); rep++) {
+                        Variant[] variants = Variant.values();
+                        for (int k = 0; k < variants.length; k++) {
+                            // Each round starts one variant further along, so drift falls on all alike.
+                            Variant v = variants[(rep - 1 + k) % variants.length];
+                            Row row = subject.measure(v, rep);
+                            rows.add(row);
+                            progress.printf(Locale.ROOT, "%s %s %-22s %d/%d: %s over the link, %d requests, restore %.1f ms, "
+                                            + "cold start %.1f ms%n", fs.function(), Rates.format(rate), v.label, rep,
+                                    config.repetitions(), mib(row.linkBytes()), row.requests(), row.restoreUs() / 1e3,
+                                    row.coldStartUs() / 1e3);
                         }
-                        if (rate == config.rates().getFirst()) {
-                            checks.addAll(subject.cacheChecks());
-                        }
+                    }
+                    if (rate == config.rates().getFirst()) {
+                        checks.addAll(subject.cacheChecks());
                     }
                 }
             }
@@ -159,12 +160,8 @@ public final class StoreBench {
         return new Result(rows, checks, size);
     }
 
-    /** Pushes the snapshot with its working set, and its raw memory file as one object for the download baseline. */
-    private void push(SnapshotStore store, S3ProxyProcess server, FunctionSnapshot fs) throws IOException {
-        progress.println("bench store: pushing " + fs.function() + " (memory and working set) to " + store.location());
-        try (PageInput in = PageInput.open(fs.snapshot().memoryFile(), false)) {
-            Pusher.push(store, in, StoreTarget.workingSet(fs), fs.function(), Pusher.Options.defaults(), Progress.NONE);
-        }
+    /** Uploads the raw memory file as one object, for the download baseline. */
+    private void upload(S3ProxyProcess server, FunctionSnapshot fs) throws IOException {
         progress.println("bench store: uploading " + fs.function() + "'s raw memory file for the download baseline");
         try (SnapshotStore bucket = SnapshotStore.open(server.location(""), server.endpoint())) {
             bucket.objects().put(DOWNLOADS + fs.function() + ".mem", Files.readAllBytes(fs.snapshot().memoryFile()));
@@ -174,19 +171,17 @@ public final class StoreBench {
     /** One function's snapshot on one link: runs each variant's restore and counts what crossed the link. */
     private final class Subject {
         private final FunctionSnapshot fs;
+        private final StoreTarget target;
         private final S3ProxyProcess server;
         private final ShapedLink link;
-        private final SnapshotStore store;
         private final long[] touched;
-        private final String reference;
 
-        Subject(FunctionSnapshot fs, S3ProxyProcess server, ShapedLink link, SnapshotStore store) throws IOException {
+        Subject(FunctionSnapshot fs, StoreTarget target) {
             this.fs = fs;
-            this.server = server;
-            this.link = link;
-            this.store = store;
+            this.target = target;
+            this.server = target.server();
+            this.link = target.link();
             this.touched = HandlerWarmUp.workingSetPages(fs);
-            this.reference = server.location(STORE_PREFIX) + "/" + fs.function();
         }
 
         Row measure(Variant v, int rep) throws Exception {
@@ -194,6 +189,7 @@ public final class StoreBench {
                 case DOWNLOAD_FILE -> downloadThenFile(false);
                 case PULL_FILE -> downloadThenFile(true);
                 case LAZY_STORE -> coldFromStore(Strategy.LAZY);
+                case REAP_RAW_STORE -> coldFromStore(Strategy.REAP);
                 case REAP_COMPRESSED_STORE -> coldFromStore(Strategy.REAP_COMPRESSED);
                 case REAP_COMPRESSED_LOCAL -> served(Strategy.REAP_COMPRESSED, false, null, false);
             };
@@ -233,7 +229,7 @@ public final class StoreBench {
             Traffic.Start counting = count();
             long start = System.nanoTime();
             if (pull) {
-                Puller.pull(store, fs.function(), file, DOWNLOAD_PARALLEL, Progress.NONE);
+                target.pull(fs, file);
             } else {
                 download(DOWNLOADS + fs.function() + ".mem", file);
             }
@@ -288,8 +284,7 @@ public final class StoreBench {
          */
         private Timing served(Strategy strategy, boolean fromStore, Path cacheRoot, boolean coldCache) throws Exception {
             HandlerProcess handler = fromStore
-                    ? HandlerProcess.start(reference, strategy, null, false, false, 0,
-                            new HandlerProcess.StoreAccess(server.endpoint(), server.clientEnvironment(), cacheRoot))
+                    ? HandlerProcess.start(target.reference(fs, strategy), strategy, null, false, false, 0, target.access(cacheRoot))
                     : HandlerProcess.start(fs.snapshot().memoryFile(), strategy,
                             strategy == Strategy.REAP_COMPRESSED ? fs.compressedWorkingSet() : null, false, true, 0);
             try {
@@ -352,7 +347,8 @@ public final class StoreBench {
         /** Two handlers on one cold host cache, each restoring a VMM at the same time: what both fetched together. */
         private Traffic twoAtOnce(Strategy strategy) throws Exception {
             Path cache = freshCache();
-            var access = new HandlerProcess.StoreAccess(server.endpoint(), server.clientEnvironment(), cache);
+            var access = target.access(cache);
+            String reference = target.reference(fs, strategy);
             try (HandlerProcess first = HandlerProcess.start(reference, strategy, null, false, false, 0, access);
                  HandlerProcess second = HandlerProcess.start(reference, strategy, null, false, false, 0, access);
                  ExecutorService pool = Executors.newFixedThreadPool(2)) {

@@ -57,8 +57,8 @@ public final class E2eCommand implements Callable<Integer> {
     Path plots;
 
     @Option(names = "--store", paramLabel = "STORE", description = {"Also push each snapshot to this store (a directory or",
-            "s3://bucket/prefix) and measure file (pull, then the VMM maps it), lazy and reap-compressed from it in the",
-            "same rounds, each through a cold host cache; then a second restore on the same host."})
+            "s3://bucket/prefix; reap also gets a raw copy) and measure every chosen strategy from it too, in the same",
+            "rounds, each through a cold host cache (file: pull, then the VMM maps it); then a second restore on the host."})
     String store;
 
     @Option(names = "--endpoint", paramLabel = "URL", description = "S3 endpoint of --store (default: AWS_ENDPOINT_URL or the SDK's own configuration).")

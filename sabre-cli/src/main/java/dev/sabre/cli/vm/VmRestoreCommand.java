@@ -36,8 +36,8 @@ public final class VmRestoreCommand implements Callable<Integer> {
     boolean hugePages;
 
     @Option(names = "--store", paramLabel = "STORE", description = {"Restore from the function's snapshot in this store "
-            + "(pushed by 'sabre vm snapshot --store'), through a cold host cache: file pulls the memory first, lazy and",
-            "reap-compressed are served by the handler from the store. The device state comes from the local snapshot."})
+            + "(pushed by 'sabre vm snapshot --store'), through a cold host cache: file pulls the memory first, the other",
+            "strategies are served by the handler from the store. The device state comes from the local snapshot."})
     String store;
 
     @Option(names = "--endpoint", paramLabel = "URL", description = "S3 endpoint of --store (default: AWS_ENDPOINT_URL or the SDK's own configuration).")

@@ -27,7 +27,7 @@ public final class VmSnapshotCommand implements Callable<Integer> {
     boolean recordWs;
 
     @Option(names = "--store", paramLabel = "STORE", description = "Also push the memory (and the working set with --record-ws) "
-            + "to this store, as FUNCTION-<MiB>M: a directory or s3://bucket/prefix.")
+            + "to this store, as FUNCTION-<MiB>M (and, with the working set, uncompressed for reap as FUNCTION-<MiB>M.raw): a directory or s3://bucket/prefix.")
     String store;
 
     @Option(names = "--endpoint", paramLabel = "URL", description = "S3 endpoint of --store (default: AWS_ENDPOINT_URL or the SDK's own configuration).")
@@ -55,8 +55,12 @@ public final class VmSnapshotCommand implements Callable<Integer> {
         System.out.println("  reply before the snapshot: " + fs.reply());
         if (store != null) {
             try (StoreTarget target = StoreTarget.open(store, endpoint, 0, dev.sabre.vmm.StepLog.stderr())) {
-                target.push(fs);
-                System.out.println("  pushed to " + target.reference(fs));
+                target.push(fs, dev.sabre.handler.Strategy.REAP_COMPRESSED);
+                if (fs.hasWorkingSet()) {
+                    target.push(fs, dev.sabre.handler.Strategy.REAP);
+                }
+                System.out.println("  pushed to " + target.reference(fs, dev.sabre.handler.Strategy.REAP_COMPRESSED)
+                        + (fs.hasWorkingSet() ? " and, raw for reap, " + target.reference(fs, dev.sabre.handler.Strategy.REAP) : ""));
             }
         }
         return 0;
