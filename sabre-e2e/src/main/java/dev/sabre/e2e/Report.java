@@ -63,7 +63,7 @@ public final class Report {
     /** The comparison table: medians in ms with [min-max], sizes in MiB. */
     public static String table(List<Measurement> measurements) {
         StringBuilder b = new StringBuilder();
-        String format = "%-16s %-16s %4s %-22s %-24s %-24s %10s %8s %8s %9s %9s%n";
+        String format = "%-16s %-21s %4s %-22s %-24s %-24s %10s %8s %8s %9s %9s%n";
         b.append(String.format(Locale.ROOT, format, "function", "strategy", "page", "restore ms", "cold start ms", "total ms",
                 "memory MiB", "WS MiB", "faults", "prefetch", "installed"));
         b.append(String.format(Locale.ROOT, format, "", "", "", "median [min-max]", "median [min-max]", "median [min-max]",
