@@ -287,6 +287,11 @@ public final class S3ProxyProcess implements AutoCloseable {
         return child.isAlive();
     }
 
+    /** The server's private work directory (its properties file, with the secret); gone once it is stopped. */
+    Path workDir() {
+        return workDir;
+    }
+
     /** Stops the server (SIGTERM, SIGKILL after 5 s) and removes its work directory (properties with the secret). */
     @Override
     public void close() {
