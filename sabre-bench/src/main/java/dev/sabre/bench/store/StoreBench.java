@@ -107,11 +107,14 @@ public final class StoreBench {
     private final Config config;
     private final Path work;
     private final PrintStream progress;
+    private final java.util.function.Consumer<Row> measured;
 
-    public StoreBench(Config config, Path work, PrintStream progress) {
+    /** @param measured receives each row as soon as it is measured (e.g. a CSV written as the run goes) */
+    public StoreBench(Config config, Path work, PrintStream progress, java.util.function.Consumer<Row> measured) {
         this.config = config;
         this.work = work;
         this.progress = progress;
+        this.measured = measured;
     }
 
     public Result run() throws Exception {
@@ -145,6 +148,7 @@ public final class StoreBench {
                             Variant v = variants[(rep - 1 + k) % variants.length];
                             Row row = subject.measure(v, rep);
                             rows.add(row);
+                            measured.accept(row);
                             progress.printf(Locale.ROOT, "%s %s %-22s %d/%d: %s over the link, %d requests, restore %.1f ms, "
                                             + "cold start %.1f ms%n", fs.function(), Rates.format(rate), v.label, rep,
                                     config.repetitions(), mib(row.linkBytes()), row.requests(), row.restoreUs() / 1e3,

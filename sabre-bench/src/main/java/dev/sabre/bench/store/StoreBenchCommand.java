@@ -60,15 +60,22 @@ public final class StoreBenchCommand implements Callable<Integer> {
             for (FunctionSnapshot fs : found) {
                 snapshots.add(pin(fs, work.resolve("snapshots")));
             }
-            result = new StoreBench(new StoreBench.Config(snapshots, bits, repetitions), work, System.err).run();
+            // Rows are appended as they are measured, so a run that dies part-way leaves what it measured.
+            if (csv != null) {
+                Files.createDirectories(csv.toAbsolutePath().getParent());
+                Files.writeString(csv, StoreBench.Row.csvHeader() + "\n");
+            }
+            result = new StoreBench(new StoreBench.Config(snapshots, bits, repetitions), work, System.err, row -> {
+                if (csv != null) {
+                    try {
+                        Files.writeString(csv, row.csv() + "\n", java.nio.file.StandardOpenOption.APPEND);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException("cannot append to " + csv + ": " + e.getMessage(), e);
+                    }
+                }
+            }).run();
         } finally {
             WorkDir.deleteTree(work);
-        }
-        if (csv != null) {
-            List<String> lines = new ArrayList<>(List.of(StoreBench.Row.csvHeader()));
-            result.rows().forEach(r -> lines.add(r.csv()));
-            Files.createDirectories(csv.toAbsolutePath().getParent());
-            Files.write(csv, lines);
         }
         StoreReport report = new StoreReport(result);
         report.print(System.out);
