@@ -5,9 +5,10 @@
 #   gcc, libc6-dev   compiling the QEMU preload bridge
 #   skopeo           image transport (registries, OCI layouts, archives)   docker-registry  the tests' registry
 #   buildah          building function images from Dockerfiles              python3  bcrypt (crypt) for the auth test's htpasswd
+#   iproute2         ip and tc: the shaped link of bench store and e2e --link (network namespace, veth, tbf)
 # (Kernel unpacking uses apt-get download + dpkg -x; XZ and cpio are handled in Java.)
 set -eu
-PACKAGES="qemu-system-x86 debootstrap busybox-static e2fsprogs gcc libc6-dev skopeo docker-registry buildah python3"
+PACKAGES="qemu-system-x86 debootstrap busybox-static e2fsprogs gcc libc6-dev skopeo docker-registry buildah python3 iproute2"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=""

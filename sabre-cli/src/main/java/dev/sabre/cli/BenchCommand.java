@@ -4,6 +4,7 @@ import dev.sabre.bench.codecs.CodecBenchCommand;
 import dev.sabre.bench.format.FormatBenchCommand;
 import dev.sabre.bench.handler.HandlerBenchCommand;
 import dev.sabre.bench.restore.RestoreBenchCommand;
+import dev.sabre.bench.store.StoreBenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -15,6 +16,7 @@ import picocli.CommandLine.Command;
                 FormatBenchCommand.class,
                 RestoreBenchCommand.class,
                 HandlerBenchCommand.class,
+                StoreBenchCommand.class,
                 JmhCommand.class,
         })
 public final class BenchCommand implements Runnable {

@@ -16,10 +16,12 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +37,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class HandlerProcess implements AutoCloseable {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    /** The handler's host cache is {@code $SABRE_CACHE/store} (HostCache.defaultDir). */
+    private static final String HOST_CACHE_ROOT = "SABRE_CACHE";
     /** SIGTERM lets the handler end its sessions and write pending working sets before SIGKILL. */
     private static final Duration STOP_GRACE = Duration.ofSeconds(10);
 
@@ -72,6 +76,23 @@ public final class HandlerProcess implements AutoCloseable {
     }
 
     /**
+     * Where a handler restores from when its snapshot is in a store: the S3 endpoint (null: the SDK's own
+     * configuration, or a directory store), the variables its SDK client needs (credentials, region: passed in
+     * the environment, never on the command line), and the cache root the handler runs with ($SABRE_CACHE: its host
+     * cache is ROOT/store; null: the default).
+     */
+    public record StoreAccess(URI endpoint, Map<String, String> environment, Path cacheRoot) {
+        public StoreAccess {
+            environment = Map.copyOf(environment);
+        }
+
+        @Override
+        public String toString() {
+            return "StoreAccess[endpoint=" + endpoint + ", cache root=" + cacheRoot + "]"; // the environment holds secrets
+        }
+    }
+
+    /**
      * Starts a handler serving {@code memory} (raw memory file or .sabre) with {@code strategy} and waits until
      * it listens.
      *
@@ -83,6 +104,15 @@ public final class HandlerProcess implements AutoCloseable {
      */
     public static HandlerProcess start(Path memory, Strategy strategy, Path workingSet, boolean withControl,
                                        boolean directIo, int threads) {
+        return start(memory.toAbsolutePath().toString(), strategy, workingSet, withControl, directIo, threads, null);
+    }
+
+    /**
+     * Starts a handler serving {@code snapshot} (a file, or {@code STORE/NAME} with {@code store} saying how to
+     * reach it) with {@code strategy}; as {@link #start(Path, Strategy, Path, boolean, boolean, int)} otherwise.
+     */
+    public static HandlerProcess start(String snapshot, Strategy strategy, Path workingSet, boolean withControl,
+                                       boolean directIo, int threads, StoreAccess store) {
         Path work = WorkDir.create("sabre-handler");
         Path socket = work.resolve("uffd.sock");
         Path control = withControl ? work.resolve("control.sock") : null;
@@ -90,8 +120,10 @@ public final class HandlerProcess implements AutoCloseable {
             workingSet = work.resolve("ws.sabre"); // recorded and discarded with the work directory
         }
         List<String> cmd = new ArrayList<>(launcher());
-        cmd.addAll(List.of("--socket", socket.toString(), "--snapshot", memory.toAbsolutePath().toString(),
-                "--strategy", strategy.label(), "--json"));
+        cmd.addAll(List.of("--socket", socket.toString(), "--snapshot", snapshot, "--strategy", strategy.label(), "--json"));
+        if (store != null && store.endpoint() != null) {
+            cmd.addAll(List.of("--endpoint", store.endpoint().toString()));
+        }
         if (workingSet != null) {
             cmd.addAll(List.of("--ws", workingSet.toAbsolutePath().toString()));
         }
@@ -107,8 +139,15 @@ public final class HandlerProcess implements AutoCloseable {
         ChildProcess process;
         try {
             Files.writeString(work.resolve("command"), String.join(" ", cmd) + "\n");
-            process = ChildProcess.start(new ProcessBuilder(cmd).redirectError(work.resolve("handler.log").toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))), () -> WorkDir.deleteTree(work));
+            ProcessBuilder builder = new ProcessBuilder(cmd).redirectError(work.resolve("handler.log").toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            if (store != null) {
+                builder.environment().putAll(store.environment());
+                if (store.cacheRoot() != null) {
+                    builder.environment().put(HOST_CACHE_ROOT, store.cacheRoot().toString());
+                }
+            }
+            process = ChildProcess.start(builder, () -> WorkDir.deleteTree(work));
         } catch (IOException e) {
             WorkDir.deleteTree(work);
             throw new VmmException("cannot start the page-fault handler: " + e.getMessage(), e);
@@ -127,7 +166,7 @@ public final class HandlerProcess implements AutoCloseable {
 
     private void awaitListening() {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!(Files.exists(socket) && (control == null || Files.exists(control)))) {
+        while (!(listening(socket) && (control == null || listening(control)))) {
             if (!process.isAlive()) {
                 String why = lastLogLine();
                 close();
@@ -139,6 +178,24 @@ public final class HandlerProcess implements AutoCloseable {
                         + START_TIMEOUT.toSeconds() + " s");
             }
             DriverSupport.sleep(10);
+        }
+    }
+
+    /**
+     * Whether a socket listens at {@code path}: its file appears at bind(), a moment before listen(), and a VMM
+     * connecting in between is refused; so this looks for the listening state ({@code __SO_ACCEPTCON}, flag
+     * 0x10000) in /proc/net/unix rather than connecting, which the handler would count as a VMM.
+     */
+    static boolean listening(Path path) {
+        if (!Files.exists(path)) {
+            return false;
+        }
+        String suffix = " " + path;
+        try (var lines = Files.lines(Path.of("/proc/net/unix"))) {
+            return lines.filter(l -> l.endsWith(suffix)).map(l -> l.trim().split("\\s+"))
+                    .anyMatch(f -> f.length >= 8 && (Long.parseLong(f[3], 16) & 0x10000) != 0);
+        } catch (IOException | RuntimeException e) {
+            return true; // no /proc here: the file's existence is all there is to go on
         }
     }
 

@@ -293,6 +293,79 @@ public final class Orchestrator {
             throw new IllegalArgumentException("strategy " + strategy + (handler == null ? " needs" : " takes no") + " handler");
         }
         VmSpec spec = spec(fs.function()).withHugePages(hugePages);
+        FirstAnswer a = restoreAndInvoke(fs, spec, fs.snapshot(), handler, strategy.label());
+        long snapshotBytes = strategy == Strategy.SABRE ? FunctionSnapshot.size(fs.sabreFile()) : fs.memoryFileBytes();
+        long wsBytes = switch (strategy) {
+            case REAP -> FunctionSnapshot.size(fs.rawWorkingSet());
+            case REAP_COMPRESSED -> FunctionSnapshot.size(fs.compressedWorkingSet());
+            default -> 0;
+        };
+        return a.measurement(fs, driver.name(), strategy.label(), spec.pageSize(), repetition, 0, snapshotBytes, wsBytes,
+                cold ? "cold" : "warm");
+    }
+
+    /**
+     * One cold start from a store ({@code sabre e2e --store}, {@code sabre vm restore --store}), labelled
+     * {@code STRATEGY store}: for {@code file}, the memory is pulled from the store into a local file first (what a
+     * platform without lazy restores does; the pull counts in the restore time) and the VMM maps it; otherwise
+     * {@code handler} serves it from the store through its host cache (see {@link #coldHostCache}).
+     */
+    public Measurement coldStartFromStore(FunctionSnapshot fs, Strategy strategy, HandlerProcess handler, StoreTarget store,
+                                          String pageCache, int repetition) {
+        if (strategy.servedByHandler() != (handler != null)) {
+            throw new IllegalArgumentException("strategy " + strategy + (handler == null ? " needs" : " takes no") + " handler");
+        }
+        VmSpec spec = spec(fs.function());
+        String label = strategy.label() + " store";
+        if (handler == null) {
+            Path dir = WorkDir.create("sabre-pulled");
+            try {
+                Path memory = dir.resolve(fs.snapshot().memoryFile().getFileName());
+                long start = System.nanoTime();
+                store.pull(fs, memory);
+                long pullMicros = (System.nanoTime() - start) / 1000;
+                Snapshot s = fs.snapshot();
+                Snapshot pulled = new Snapshot(s.function(), s.vmm(), s.memoryBytes(), s.imageId(), s.stateFile(), memory);
+                FirstAnswer a = restoreAndInvoke(fs, spec, pulled, null, label);
+                return a.measurement(fs, driver.name(), label, spec.pageSize(), repetition, pullMicros,
+                        FunctionSnapshot.size(memory), 0, "pulled");
+            } finally {
+                WorkDir.deleteTree(dir);
+            }
+        }
+        FirstAnswer a = restoreAndInvoke(fs, spec, fs.snapshot(), handler, label);
+        return a.measurement(fs, driver.name(), label, spec.pageSize(), repetition, 0, 0, 0, pageCache);
+    }
+
+    /**
+     * Makes a long-running store handler meet the next restore as it would a snapshot it has not served yet: a
+     * warm-up session ({@link HandlerWarmUp}: its JIT warm, its per-thread decoded frames replaced by others), then
+     * its host cache at {@code cacheRoot} emptied. Nothing is done for {@code file} (no handler).
+     */
+    public void coldHostCache(FunctionSnapshot fs, HandlerProcess handler, Path cacheRoot) {
+        if (handler != null) {
+            HandlerWarmUp.run(handler, fs);
+            StoreTarget.emptyHostCache(cacheRoot);
+        }
+    }
+
+    /** What one restore and first invocation gave; the handler's session report, or null without one. */
+    private record FirstAnswer(long restoreMicros, long coldStartMicros, String reply, HandlerProcess.SessionStats stats) {
+        Measurement measurement(FunctionSnapshot fs, String vmm, String label, long pageSize, int repetition,
+                                long extraRestoreMicros, long snapshotBytes, long wsBytes, String pageCache) {
+            return new Measurement(fs.function(), vmm, label, pageSize, repetition, restoreMicros + extraRestoreMicros,
+                    coldStartMicros, snapshotBytes, wsBytes, pageCache, stats == null ? -1 : stats.faults(),
+                    stats == null ? -1 : stats.bytesRead(), stats == null ? -1 : stats.bytesInstalled(),
+                    stats == null ? -1 : stats.restoreMicros(), reply);
+        }
+    }
+
+    /**
+     * Restores {@code snapshot} (through {@code handler}, or mapped by the VMM without one), invokes the function
+     * once, checks the reply and stops the VM; a handler that dies takes the VM down with it.
+     */
+    private FirstAnswer restoreAndInvoke(FunctionSnapshot fs, VmSpec spec, Snapshot snapshot, HandlerProcess handler,
+                                         String label) {
         MemoryBackend backend = handler == null ? MemoryBackend.file() : MemoryBackend.uffd(handler.socket());
         long restoreMicros, coldStartMicros;
         String reply;
@@ -303,10 +376,10 @@ public final class Orchestrator {
             handler.onDeath(() -> killVmms(since));
         }
         try {
-            Restored restored = driver.restore(spec, fs.snapshot(), backend);
+            Restored restored = driver.restore(spec, snapshot, backend);
             try (Vm vm = restored.vm()) {
                 Invocation first = driver.invoke(vm, fs.input());
-                fs.checkReply(fs.function() + " restored with " + strategy, first.reply());
+                fs.checkReply(fs.function() + " restored with " + label, first.reply());
                 restoreMicros = restored.restoreMicros();
                 coldStartMicros = first.micros();
                 reply = first.reply();
@@ -319,16 +392,18 @@ public final class Orchestrator {
             }
         }
         HandlerProcess.SessionStats stats = handler == null ? null : handler.nextSession(REPORT_TIMEOUT);
-        long snapshotBytes = strategy == Strategy.SABRE ? FunctionSnapshot.size(fs.sabreFile()) : fs.memoryFileBytes();
-        long wsBytes = switch (strategy) {
-            case REAP -> FunctionSnapshot.size(fs.rawWorkingSet());
-            case REAP_COMPRESSED -> FunctionSnapshot.size(fs.compressedWorkingSet());
-            default -> 0;
-        };
-        return new Measurement(fs.function(), driver.name(), strategy.label(), spec.pageSize(), repetition, restoreMicros,
-                coldStartMicros, snapshotBytes, wsBytes, cold ? "cold" : "warm", stats == null ? -1 : stats.faults(),
-                stats == null ? -1 : stats.bytesRead(), stats == null ? -1 : stats.bytesInstalled(),
-                stats == null ? -1 : stats.restoreMicros(), reply);
+        return new FirstAnswer(restoreMicros, coldStartMicros, reply, stats);
+    }
+
+    /**
+     * Starts a handler serving the function's snapshot in {@code store} with {@code strategy} (null for
+     * {@code file}, which pulls instead), its host cache under {@code cacheRoot}.
+     */
+    public HandlerProcess startStoreHandler(FunctionSnapshot fs, Strategy strategy, StoreTarget store, Path cacheRoot) {
+        if (!strategy.servedByHandler()) {
+            return null;
+        }
+        return HandlerProcess.start(store.reference(fs, strategy), strategy, null, false, false, handlerThreads, store.access(cacheRoot));
     }
 
     /**
@@ -342,6 +417,24 @@ public final class Orchestrator {
         try (HugePageReservation reserved = hugePages ? reserveHugePages(function) : null;
              HandlerProcess handler = startHandler(fs, strategy)) {
             return coldStart(fs, strategy, hugePages, handler, 1, false);
+        }
+    }
+
+    /**
+     * Restores {@code function} once from its snapshot in {@code store} ({@link #coldStartFromStore}), with a
+     * handler and a host cache of its own, both removed after; the device state comes from {@code fs}.
+     */
+    public Measurement restoreOnceFromStore(String function, FunctionSnapshot fs, Strategy strategy, StoreTarget store) {
+        fs.snapshot().checkCompatible(spec(function), driver.name());
+        if (!EndToEnd.STORE_STRATEGIES.contains(strategy)) {
+            throw new VmmException("strategy " + strategy.label() + " does not restore from a store here; use one of "
+                    + EndToEnd.STORE_STRATEGIES.stream().map(Strategy::label).toList());
+        }
+        Path cacheRoot = StoreTarget.freshCacheRoot();
+        try (HandlerProcess handler = startStoreHandler(fs, strategy, store, cacheRoot)) {
+            return coldStartFromStore(fs, strategy, handler, store, "cold host cache", 1);
+        } finally {
+            WorkDir.deleteTree(cacheRoot);
         }
     }
 

@@ -4,13 +4,17 @@ import dev.sabre.e2e.EndToEnd;
 import dev.sabre.e2e.Orchestrator;
 import dev.sabre.e2e.Plots;
 import dev.sabre.e2e.Report;
+import dev.sabre.e2e.StoreTarget;
+import dev.sabre.e2e.fleet.Rates;
 import dev.sabre.handler.Strategy;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -52,6 +56,19 @@ public final class E2eCommand implements Callable<Integer> {
     @Option(names = "--plots", paramLabel = "DIR", description = "Write PNG plots comparing the strategies.")
     Path plots;
 
+    @Option(names = "--store", paramLabel = "STORE", description = {"Also push each snapshot to this store (a directory or",
+            "s3://bucket/prefix; reap also gets a raw copy) and measure every chosen strategy from it too, in the same",
+            "rounds, each through a cold host cache (file: pull, then the VMM maps it); then a second restore on the host."})
+    String store;
+
+    @Option(names = "--endpoint", paramLabel = "URL", description = "S3 endpoint of --store (default: AWS_ENDPOINT_URL or the SDK's own configuration).")
+    URI endpoint;
+
+    @Option(names = "--link", paramLabel = "RATE", description = {"With an s3:// --store and no --endpoint: start a private S3 server",
+            "(S3Proxy) for the run behind a link of this rate (network namespace, veth, tc tbf; root), e.g. 1gbit or",
+            "100mbit, and count the bytes and requests of every restore from the store."})
+    String link;
+
     @Mixin
     VmOptions vm;
 
@@ -59,16 +76,30 @@ public final class E2eCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<Strategy> chosen = strategies == null ? Strategy.all()
                 : strategies.stream().map(Strategy::parse).distinct().toList();
-        EndToEnd.Options options = new EndToEnd.Options(functions, chosen, repetitions, warmups, input, !warm,
-                hugePages);
+        if (link != null && store == null) {
+            throw new VmmException("--link needs --store s3://BUCKET[/PREFIX]: the S3 server it starts holds that store");
+        }
+        if (endpoint != null && store == null) {
+            throw new VmmException("--endpoint needs --store");
+        }
+        long rate = link == null ? 0 : Rates.parse(link);
         Orchestrator o = vm.orchestrator();
-        EndToEnd.Result result = new EndToEnd(o, dev.sabre.vmm.StepLog.stderr()).run(options);
+        EndToEnd.Result result;
+        try (StoreTarget target = store == null ? null : StoreTarget.open(store, endpoint, rate, StepLog.stderr())) {
+            EndToEnd.Options options = new EndToEnd.Options(functions, chosen, repetitions, warmups, input, !warm,
+                    hugePages, target);
+            result = new EndToEnd(o, StepLog.stderr()).run(options);
+        }
         if (!result.rows().isEmpty()) {
             System.out.println();
             System.out.printf("sabre e2e on %s, %d MiB guests, %d repetition(s)%s%n", o.driver().name(), vm.memoryMiB,
                     repetitions, result.pageCacheNote() == null ? ", page caches dropped before every restore"
                             : "; " + result.pageCacheNote());
             System.out.print(Report.table(result.rows()));
+            if (!result.traffic().isEmpty()) {
+                System.out.println();
+                System.out.print(Report.storeTraffic(result.rows(), result.traffic()));
+            }
             String targets = Report.targets(result.rows());
             if (!targets.isEmpty()) {
                 System.out.println();

@@ -3,6 +3,7 @@ package dev.sabre.cli.vm;
 import dev.sabre.e2e.FunctionSnapshot;
 import dev.sabre.e2e.Measurement;
 import dev.sabre.e2e.Orchestrator;
+import dev.sabre.e2e.StoreTarget;
 import dev.sabre.handler.Strategy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,6 +35,14 @@ public final class VmRestoreCommand implements Callable<Integer> {
             "reserves the host's huge pages and gives them back (root)."})
     boolean hugePages;
 
+    @Option(names = "--store", paramLabel = "STORE", description = {"Restore from the function's snapshot in this store "
+            + "(pushed by 'sabre vm snapshot --store'), through a cold host cache: file pulls the memory first, the other",
+            "strategies are served by the handler from the store. The device state comes from the local snapshot."})
+    String store;
+
+    @Option(names = "--endpoint", paramLabel = "URL", description = "S3 endpoint of --store (default: AWS_ENDPOINT_URL or the SDK's own configuration).")
+    java.net.URI endpoint;
+
     @Mixin
     VmOptions vm;
 
@@ -49,7 +58,17 @@ public final class VmRestoreCommand implements Callable<Integer> {
             fs.snapshot().checkCompatible(o.spec(function), o.driver().name());
             fs = o.recordWorkingSet(fs);
         }
-        Measurement m = o.restoreOnce(function, fs, s, hugePages);
+        Measurement m;
+        if (store != null) {
+            if (hugePages) {
+                throw new dev.sabre.vmm.VmmException("--store restores on 4 KiB pages only");
+            }
+            try (StoreTarget target = StoreTarget.open(store, endpoint, 0, dev.sabre.vmm.StepLog.stderr())) {
+                m = o.restoreOnceFromStore(function, fs, s, target);
+            }
+        } else {
+            m = o.restoreOnce(function, fs, s, hugePages);
+        }
         System.out.println(m.reply());
         System.out.println("restore from snapshot (us): " + m.restoreMicros());
         System.out.println("cold start (us): " + m.coldStartMicros());

@@ -2,6 +2,7 @@ package dev.sabre.cli.vm;
 
 import dev.sabre.e2e.FunctionSnapshot;
 import dev.sabre.e2e.Orchestrator;
+import dev.sabre.e2e.StoreTarget;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,6 +26,13 @@ public final class VmSnapshotCommand implements Callable<Integer> {
     @Option(names = "--record-ws", description = "Also record the working set (reap-record on a first invocation after a restore).")
     boolean recordWs;
 
+    @Option(names = "--store", paramLabel = "STORE", description = "Also push the memory (and the working set with --record-ws) "
+            + "to this store, as FUNCTION-<MiB>M (and, with the working set, uncompressed for reap as FUNCTION-<MiB>M.raw): a directory or s3://bucket/prefix.")
+    String store;
+
+    @Option(names = "--endpoint", paramLabel = "URL", description = "S3 endpoint of --store (default: AWS_ENDPOINT_URL or the SDK's own configuration).")
+    java.net.URI endpoint;
+
     @Mixin
     VmOptions vm;
 
@@ -45,6 +53,16 @@ public final class VmSnapshotCommand implements Callable<Integer> {
                     FunctionSnapshot.size(fs.compressedWorkingSet()) / 1048576.0);
         }
         System.out.println("  reply before the snapshot: " + fs.reply());
+        if (store != null) {
+            try (StoreTarget target = StoreTarget.open(store, endpoint, 0, dev.sabre.vmm.StepLog.stderr())) {
+                target.push(fs, dev.sabre.handler.Strategy.REAP_COMPRESSED);
+                if (fs.hasWorkingSet()) {
+                    target.push(fs, dev.sabre.handler.Strategy.REAP);
+                }
+                System.out.println("  pushed to " + target.reference(fs, dev.sabre.handler.Strategy.REAP_COMPRESSED)
+                        + (fs.hasWorkingSet() ? " and, raw for reap, " + target.reference(fs, dev.sabre.handler.Strategy.REAP) : ""));
+            }
+        }
         return 0;
     }
 }

@@ -1,0 +1,77 @@
+package dev.sabre.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sabre.codec.CodecId;
+import dev.sabre.format.Datasets;
+import dev.sabre.format.PackOptions;
+import dev.sabre.format.PageRun;
+import dev.sabre.handler.SimulatedVmm;
+import dev.sabre.handler.Strategy;
+import dev.sabre.vmm.Snapshot;
+import dev.sabre.vmm.StepLog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A function snapshot (real guest memory, a working set) pushed to a directory store by {@link StoreTarget},
+ * restored from it by real handler processes to the VMM-side test driver with every byte checked, through a
+ * host cache that {@link StoreTarget#emptyHostCache} empties after the warm-up; and pulled back byte for byte.
+ */
+class StoreTargetTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void pushedSnapshotsRestoreFromTheStoreThroughAColdHostCache() throws Exception {
+        Path memory = Datasets.memoryFile("python-json-512m");
+        List<PageRun> ws = List.of(new PageRun(0, 300), new PageRun(5000, 400), new PageRun(70000, 200));
+        Path snapshotDir = Files.createDirectories(dir.resolve("python-json-512M"));
+        Path state = Files.writeString(snapshotDir.resolve("state"), "device state");
+        FunctionSnapshot fs = new FunctionSnapshot(snapshotDir,
+                new Snapshot("python-json", "qemu", Files.size(memory), "test", state, memory), "", "", true);
+        Orchestrator.pack(memory, fs.rawWorkingSet(), PackOptions.workingSet(ws, CodecId.NONE, 0));
+        Orchestrator.pack(memory, fs.compressedWorkingSet(), PackOptions.workingSet(ws, CodecId.ZSTD, 0));
+
+        try (StoreTarget store = StoreTarget.open(dir.resolve("store").toString(), null, 0, StepLog.silent())) {
+            store.push(fs, Strategy.REAP_COMPRESSED);
+            store.push(fs, Strategy.REAP);
+            long[] pages = HandlerWarmUp.workingSetPages(fs);
+            assertEquals(900, pages.length);
+            for (Strategy s : List.of(Strategy.LAZY, Strategy.REAP, Strategy.REAP_COMPRESSED)) {
+                Path cacheRoot = StoreTarget.freshCacheRoot();
+                try (HandlerProcess handler = HandlerProcess.start(store.reference(fs, s), s, null, false, false, 0,
+                        store.access(cacheRoot))) {
+                    HandlerWarmUp.run(handler, fs);
+                    assertTrue(entries(cacheRoot) > 0, s + ": the warm-up filled the host cache");
+                    StoreTarget.emptyHostCache(cacheRoot);
+                    assertEquals(0, entries(cacheRoot), s + ": emptied");
+                    try (SimulatedVmm vmm = SimulatedVmm.start(handler.socket(), memory, 1)) {
+                        assertTrue(vmm.touch(pages, 1).ok(), s + ": every working-set byte as in the memory file");
+                    }
+                    assertTrue(entries(cacheRoot) > 0, s + ": the restore fetched into the host cache again");
+                } finally {
+                    dev.sabre.vmm.WorkDir.deleteTree(cacheRoot);
+                }
+            }
+            Path pulled = dir.resolve("pulled.mem");
+            store.pull(fs, pulled);
+            assertEquals(-1, Files.mismatch(memory, pulled), "pulled byte for byte");
+        }
+    }
+
+    private static long entries(Path cacheRoot) throws Exception {
+        Path cache = cacheRoot.resolve("store");
+        if (!Files.isDirectory(cache)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.walk(cache)) {
+            return files.filter(Files::isRegularFile).filter(p -> !p.getParent().getFileName().toString().equals("locks")).count();
+        }
+    }
+}
