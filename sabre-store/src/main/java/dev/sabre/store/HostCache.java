@@ -193,7 +193,7 @@ public final class HostCache {
         local.lock();
         try (FileChannel lockFile = FileChannel.open(dir.resolve("locks").resolve(hex.substring(0, 3)),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = lockFile.lock()) {
+             FileLock ignored = lockWaiting(lockFile)) {
             byte[] cached = read(hex, sha256); // another process may have fetched it while we waited
             if (cached != null) {
                 hits.incrementAndGet();
@@ -210,6 +210,30 @@ public final class HostCache {
             return bytes;
         } finally {
             local.unlock();
+        }
+    }
+
+    /**
+     * Takes {@code lockFile}'s lock, waiting for it. fcntl locks belong to a process, not a thread, so the kernel
+     * reports a deadlock (EDEADLK) when two processes' threads each hold one lock and wait for the other's, even
+     * though the holders will let go. Here no thread ever holds two cache locks, so that is never a real deadlock:
+     * wait a little and ask again.
+     */
+    static FileLock lockWaiting(FileChannel lockFile) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return lockFile.lock();
+            } catch (IOException e) {
+                if (!"Resource deadlock avoided".equals(e.getMessage())) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(Math.min(attempt, 20));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for a cache lock");
+                }
+            }
         }
     }
 

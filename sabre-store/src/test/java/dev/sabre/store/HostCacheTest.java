@@ -175,6 +175,76 @@ class HostCacheTest {
         }
     }
 
+    /**
+     * fcntl locks belong to processes, so when a thread here holds one cache lock and another process holds a
+     * second while waiting for the first, a thread here asking for the second looks like a deadlock to the
+     * kernel (EDEADLK), though the holders let go. The fetch waits that out and gets its frame. The other
+     * process is python3 taking the same locks with lockf (fcntl), as a second handler's threads would.
+     */
+    @Test
+    void aLockCycleBetweenTwoProcessesThreadsIsWaitedOutNotFailed() throws Exception {
+        Path dir = temp.resolve("cache");
+        HostCache cache = HostCache.open(dir, 1L << 30);
+        Random random = new Random(7);
+        byte[] first = new byte[4096], second = new byte[4096];
+        random.nextBytes(first);
+        random.nextBytes(second);
+        String firstStripe = HexFormat.of().formatHex(Hashes.sha256(first)).substring(0, 3);
+        String secondStripe = HexFormat.of().formatHex(Hashes.sha256(second)).substring(0, 3);
+        assertFalse(firstStripe.equals(secondStripe), "the two frames need two lock files");
+        Process other = new ProcessBuilder("python3", "-c", """
+                import fcntl, sys
+                second = open(sys.argv[2], "a"); fcntl.lockf(second, fcntl.LOCK_EX)
+                print("holding", flush=True); sys.stdin.readline()
+                first = open(sys.argv[1], "a"); fcntl.lockf(first, fcntl.LOCK_EX)
+                """, dir.resolve("locks").resolve(firstStripe).toString(), dir.resolve("locks").resolve(secondStripe).toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (var fromOther = new java.io.BufferedReader(new java.io.InputStreamReader(other.getInputStream()));
+             var toOther = new java.io.PrintWriter(other.getOutputStream(), true)) {
+            assertEquals("holding", fromOther.readLine());
+            CompletableFuture<Void> loading = new CompletableFuture<>();
+            CompletableFuture<Void> release = new CompletableFuture<>();
+            CompletableFuture<byte[]> holder = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return cache.get(Hashes.sha256(first), () -> {
+                        loading.complete(null);
+                        release.join();
+                        return first;
+                    });
+                } catch (java.io.IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            loading.join(); // this process now holds the first lock
+            toOther.println("go");
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (Files.readAllLines(Path.of("/proc/locks")).stream()
+                    .noneMatch(l -> l.contains("->") && l.contains(" " + other.pid() + " "))) {
+                assertTrue(System.nanoTime() < deadline, "python3 never waited for the first lock");
+                Thread.sleep(5);
+            }
+            CompletableFuture<byte[]> waiter = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return cache.get(Hashes.sha256(second), () -> second);
+                } catch (java.io.IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            // Without the wait-out, the waiter fails at once with "Resource deadlock avoided".
+            try {
+                waiter.get(500, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException stillWaiting) {
+                // as it should: the second lock is python's until it gets the first
+            }
+            release.complete(null);
+            assertEquals(-1, java.util.Arrays.mismatch(first, holder.get(60, java.util.concurrent.TimeUnit.SECONDS)));
+            assertEquals(-1, java.util.Arrays.mismatch(second, waiter.get(60, java.util.concurrent.TimeUnit.SECONDS)));
+            assertEquals(0, other.waitFor());
+        } finally {
+            other.destroyForcibly();
+        }
+    }
+
     @Test
     void theCacheDirectoryIsPrivateToItsOwner() throws Exception {
         Path dir = temp.resolve("shared-looking");
