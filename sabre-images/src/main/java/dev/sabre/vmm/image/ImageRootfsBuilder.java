@@ -45,12 +45,23 @@ public final class ImageRootfsBuilder {
                         ImageProcess process) {
     }
 
+    /** The most an image may unpack to (regular files): a small compressed layer can inflate to fill a disk. */
+    static final long MAX_IMAGE_BYTES = 16L << 30;
+    /** Disk space left free for everything else on the cache's file system. */
+    private static final long DISK_RESERVE = 1L << 30;
+
     private final Cache cache;
     private final StepLog progress;
+    private final long maxImageBytes;
 
     public ImageRootfsBuilder(Cache cache, StepLog progress) {
+        this(cache, progress, MAX_IMAGE_BYTES);
+    }
+
+    ImageRootfsBuilder(Cache cache, StepLog progress, long maxImageBytes) {
         this.cache = cache;
         this.progress = progress;
+        this.maxImageBytes = maxImageBytes;
     }
 
     /** The cached root file system of an image function, built when the image or the guest runtime changed. */
@@ -58,8 +69,10 @@ public final class ImageRootfsBuilder {
         FunctionImage definition = function.image();
         String name = function.name();
         String reference = definition.reference();
+        Path dir = cache.dir("rootfs");
         ImagePuller puller = new ImagePuller(new BlobStore(cache.root().resolve("oci")), ImagePuller.Options.defaults()
-                .withInsecureRegistry(definition.insecureRegistry()).withProgress(progress::step));
+                .withInsecureRegistry(definition.insecureRegistry()).withMaxBytes(unpackLimit(dir))
+                .withProgress(progress::step));
         ImagePuller.Fetched fetched;
         try {
             fetched = puller.fetch(reference);
@@ -75,7 +88,6 @@ public final class ImageRootfsBuilder {
         Path exec = NativeBuild.compile(cache, "exec", "sabre-exec", "", execSource, List.of("-static"), progress);
         String key = new Cache.Hasher().add("image-rootfs-v1").add(name).add(fetched.manifestDigest().toString())
                 .add(init).add(busybox).add(execSource).hex();
-        Path dir = cache.dir("rootfs");
         Path image = dir.resolve(name + "-" + key + ".ext4");
         String where = "function " + name + " (image " + reference + ")";
         if (Files.isRegularFile(image)) {
@@ -111,6 +123,22 @@ public final class ImageRootfsBuilder {
             }
         }
         return new Built(image, fetched.manifestDigest(), false, fetched.blobsFetched(), fetched.bytesFetched(), process);
+    }
+
+    /**
+     * What the image's files may add up to: at most {@link #MAX_IMAGE_BYTES} (or the test's bound), and no more
+     * than the disk under {@code dir} holds twice over with a reserve to spare, for the unpacked tree and the
+     * ext4 made from it (its contents plus a fifth plus 64 MiB) side by side.
+     */
+    private long unpackLimit(Path dir) {
+        long usable;
+        try {
+            usable = Files.getFileStore(dir).getUsableSpace();
+        } catch (IOException e) {
+            return maxImageBytes; // the unpack itself will say what is wrong with the disk
+        }
+        long room = Math.max(0, usable - DISK_RESERVE - (64L << 20)) * 10 / 22;
+        return Math.min(maxImageBytes, room);
     }
 
     /**

@@ -104,4 +104,23 @@ class ImageRootfsBuilderTest {
             assertEquals(List.of(), left.toList(), "no tree, no image");
         }
     }
+
+    @Test
+    void anImageLargerThanItsBoundIsRefusedInOneLineAndLeavesNothing() throws Exception {
+        TestImages.Layout layout = new TestImages.Layout(dir.resolve("layout"));
+        // 64 KiB of zeros: a tiny gzip layer that inflates past the bound.
+        layout.tag("v1", layout.image(List.of("/bin/true"), "amd64", layer(GZIP, file("small", "hi\n"),
+                file("big", "\0".repeat(64 * 1024)))));
+        Cache cache = new Cache(dir.resolve("cache"));
+        FunctionSource function = catalog().imageFunction("big", new FunctionImage("oci:" + layout.dir + ":v1", false));
+        VmmException e = assertThrows(VmmException.class,
+                () -> new ImageRootfsBuilder(cache, StepLog.silent(), 16 * 1024).build(function));
+        assertTrue(e.getMessage().startsWith("function big (image oci:" + layout.dir + ":v1): building its root file system failed: "),
+                e.getMessage());
+        assertTrue(e.getMessage().endsWith("entry 'big': the image's files exceed the limit of 16384 bytes"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+        try (Stream<Path> left = Files.list(cache.dir("rootfs"))) {
+            assertEquals(List.of(), left.toList(), "no tree, no image");
+        }
+    }
 }
