@@ -365,6 +365,43 @@ class ImagePullTest {
         }
     }
 
+    @Test
+    void bearerTokenRegistryRefusesAnonymousPullsAndServesWithAnAuthFile() throws Exception {
+        String password = "pw-" + System.nanoTime();
+        Path authFile = dir.resolve("auth.json");
+        Files.createFile(authFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try (TokenAuthServer tokens = TokenAuthServer.start(dir.resolve("tokens"), "bob", password);
+             TestRegistry secured = TestRegistry.startWithAuth(Files.createDirectories(dir.resolve("bearer")),
+                     tokens.registryAuthConfig())) {
+            Files.writeString(authFile, "{\"auths\":{\"" + secured.host + "\":{\"auth\":\"" + java.util.Base64.getEncoder()
+                    .encodeToString(("bob:" + password).getBytes(StandardCharsets.UTF_8)) + "\"}}}");
+            TestImages.Layout layout = new TestImages.Layout(dir.resolve("small"));
+            layout.tag("v1", layout.image(List.of("/x"), "amd64", layer(GZIP, file("secret", "t"))));
+            String ref = secured.push("oci:" + layout.dir + ":v1", "sabre/tokened:v1", authFile, false);
+            int grantedForPush = tokens.granted.get();
+            assertTrue(grantedForPush > 0, "the push went through the token server");
+
+            OciException e = assertThrows(OciException.class, () -> puller().pull(ref, dir.resolve("anon")));
+            assertTrue(e.getMessage().startsWith("image " + ref + ": "), e.getMessage());
+            assertTrue(e.getMessage().contains("unauthorized") || e.getMessage().contains("authentication required"),
+                    e.getMessage());
+            assertFalse(e.getMessage().contains(password));
+            assertTrue(tokens.refused.get() > 0, "the anonymous client asked for a token and was refused");
+            assertFalse(Files.exists(dir.resolve("anon")));
+
+            ImagePuller authed = new ImagePuller(new BlobStore(dir.resolve("cache")),
+                    ImagePuller.Options.defaults().withAuthFile(authFile));
+            assertEquals("t", Files.readString(authed.pull(ref, dir.resolve("authed")).rootfs().resolve("secret")));
+            assertTrue(tokens.granted.get() > grantedForPush, "the pull was served with a bearer token");
+            // The registry checks what it is given: a token it did not get from its issuer is refused.
+            var forged = (java.net.HttpURLConnection) java.net.URI.create("http://" + secured.host
+                    + "/v2/sabre/tokened/manifests/v1").toURL().openConnection();
+            forged.setRequestProperty("Authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.");
+            assertEquals(401, forged.getResponseCode());
+            forged.disconnect();
+        }
+    }
+
     /** A bcrypt hash for htpasswd, from the C library's crypt(3) through Python (Debian's libxcrypt). */
     private static String bcrypt(String password) throws Exception {
         Process p = new ProcessBuilder("python3", "-W", "ignore", "-c",

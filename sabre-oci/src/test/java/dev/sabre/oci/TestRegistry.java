@@ -35,6 +35,12 @@ public final class TestRegistry implements AutoCloseable {
 
     /** Starts a registry; {@code htpasswd} (a file of user:bcrypt lines) turns on basic auth, null leaves it off. */
     public static TestRegistry start(Path dir, Path htpasswd) throws Exception {
+        return startWithAuth(dir, htpasswd == null ? ""
+                : "auth:\n  htpasswd:\n    realm: sabre-test\n    path: " + htpasswd + "\n");
+    }
+
+    /** Starts a registry whose configuration's {@code auth:} section is {@code authConfig} ("" for none). */
+    public static TestRegistry startWithAuth(Path dir, String authConfig) throws Exception {
         int port;
         try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = socket.getLocalPort();
@@ -42,8 +48,7 @@ public final class TestRegistry implements AutoCloseable {
         Path storage = Files.createDirectories(dir.resolve("storage"));
         String config = "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
                 + "storage:\n  filesystem:\n    rootdirectory: " + storage + "\n  delete:\n    enabled: true\n"
-                + "http:\n  addr: 127.0.0.1:" + port + "\n"
-                + (htpasswd == null ? "" : "auth:\n  htpasswd:\n    realm: sabre-test\n    path: " + htpasswd + "\n");
+                + "http:\n  addr: 127.0.0.1:" + port + "\n" + authConfig;
         Path configFile = dir.resolve("registry.yml");
         Files.writeString(configFile, config);
         Path log = dir.resolve("registry.log");
