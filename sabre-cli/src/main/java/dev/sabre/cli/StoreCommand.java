@@ -78,8 +78,11 @@ public final class StoreCommand implements Runnable {
         @Option(names = "--diff", description = "IN is a sparse Diff file: holes are pages absent from the snapshot.")
         boolean diff;
 
-        @Option(names = "--level", paramLabel = "N", description = "zstd level (default 9; see STORE.md for why).")
+        @Option(names = "--level", paramLabel = "N", description = "zstd level of every frame (default 9, the working set's 19; see STORE.md for why).")
         Integer level;
+
+        @Option(names = "--ws-level", paramLabel = "N", description = "zstd level of the working set's frames (default 19, or --level when given).")
+        Integer wsLevel;
 
         @Option(names = "--raw", description = "Store frames uncompressed, as REAP keeps its working set and memory (restore with --strategy reap); pages are still deduplicated.")
         boolean raw;
@@ -95,11 +98,14 @@ public final class StoreCommand implements Runnable {
             SnapshotStore.Ref ref = SnapshotStore.Ref.parse(target);
             List<PageRun> workingSet = ws == null ? List.of() : readWorkingSet(ws);
             Pusher.Options options = Pusher.Options.defaults().withThreads(threads).withIndexCache(StoreSnapshots.defaultCache());
-            if (raw && level != null) {
-                throw new IllegalArgumentException("--raw stores frames uncompressed: it takes no --level");
+            if (raw && (level != null || wsLevel != null)) {
+                throw new IllegalArgumentException("--raw stores frames uncompressed: it takes no --level or --ws-level");
             }
             if (level != null) {
                 options = options.withCodec(CodecId.ZSTD, level);
+            }
+            if (wsLevel != null) {
+                options = options.withWorkingSetLevel(wsLevel);
             }
             if (raw) {
                 options = options.raw();

@@ -34,17 +34,26 @@ public final class Pusher {
     /**
      * The unit, chosen by measurement on real memory (STORE.md, "Why 256 KiB frames at zstd 9"), and
      * {@code indexCache}: the host cache that keeps pack indexes (immutable, named by their hash), so a push
-     * downloads only the indexes it has not seen on this host; null to fetch every index.
+     * downloads only the indexes it has not seen on this host; null to fetch every index. The working set is
+     * compressed harder ({@code workingSetLevel}, STORE.md, "Why the working set at zstd 19"): every restore
+     * fetches it, so CPU spent once at push saves bytes on every restore.
      */
-    public record Options(CodecId codec, int level, int framePages, long packBytes, int threads, Duration lockWait,
-                          HostCache indexCache) {
+    public record Options(CodecId codec, int level, int workingSetLevel, int framePages, long packBytes, int threads,
+                          Duration lockWait, HostCache indexCache) {
         public static Options defaults() {
-            return new Options(CodecId.ZSTD, 9, 64, 32L << 20, Runtime.getRuntime().availableProcessors(), Duration.ofMinutes(10),
-                    null);
+            return new Options(CodecId.ZSTD, 9, 19, 64, 32L << 20, Runtime.getRuntime().availableProcessors(),
+                    Duration.ofMinutes(10), null);
         }
 
+        /** Every frame, the working set's included, with {@code codec} at {@code level}. */
         public Options withCodec(CodecId codec, int level) {
-            return new Options(codec, codec.checkLevel(level), framePages, packBytes, threads, lockWait, indexCache);
+            int checked = codec.checkLevel(level);
+            return new Options(codec, checked, checked, framePages, packBytes, threads, lockWait, indexCache);
+        }
+
+        /** The working set's frames at {@code level} of the codec (the other frames keep theirs). */
+        public Options withWorkingSetLevel(int wsLevel) {
+            return new Options(codec, level, codec.checkLevel(wsLevel), framePages, packBytes, threads, lockWait, indexCache);
         }
 
         /**
@@ -59,19 +68,19 @@ public final class Pusher {
             if (pages < 1 || pages > PackIndex.MAX_FRAME_PAGES) {
                 throw new IllegalArgumentException("frame of " + pages + " pages is outside 1.." + PackIndex.MAX_FRAME_PAGES);
             }
-            return new Options(codec, level, pages, packBytes, threads, lockWait, indexCache);
+            return new Options(codec, level, workingSetLevel, pages, packBytes, threads, lockWait, indexCache);
         }
 
         public Options withThreads(int threads) {
-            return new Options(codec, level, framePages, packBytes, Math.max(1, threads), lockWait, indexCache);
+            return new Options(codec, level, workingSetLevel, framePages, packBytes, Math.max(1, threads), lockWait, indexCache);
         }
 
         public Options withPackBytes(long bytes) {
-            return new Options(codec, level, framePages, bytes, threads, lockWait, indexCache);
+            return new Options(codec, level, workingSetLevel, framePages, bytes, threads, lockWait, indexCache);
         }
 
         public Options withIndexCache(HostCache cache) {
-            return new Options(codec, level, framePages, packBytes, threads, lockWait, cache);
+            return new Options(codec, level, workingSetLevel, framePages, packBytes, threads, lockWait, cache);
         }
     }
 
@@ -130,8 +139,8 @@ public final class Pusher {
             long hashStart = System.nanoTime();
             p.classify(ws);
             long hashNanos = System.nanoTime() - hashStart;
-            int wsFrames = p.writePacks(p.ws.pages, p.ws.hashes, true);
-            p.writePacks(p.fresh.pages, p.fresh.hashes, false);
+            int wsFrames = p.writePacks(p.ws.pages, p.ws.hashes, true, options.workingSetLevel());
+            p.writePacks(p.fresh.pages, p.fresh.hashes, false, options.level());
             int[] oldFrame = p.addOldFrames();
             Manifest manifest = new Manifest(p.pageSize, input.memorySize(), options.codec(), options.level(),
                     System.currentTimeMillis(), p.packs, p.frames, p.extents(wsFrames, oldFrame), ws, 0, wsFrames);
@@ -279,14 +288,14 @@ public final class Pusher {
      * Frames {@code pages} in order, compresses them in parallel and writes them in packs (one pack when
      * {@code onePack}); appends the frames to the manifest's list and returns how many it added.
      */
-    private int writePacks(List<Long> pages, List<byte[]> hashes, boolean onePack) throws IOException {
+    private int writePacks(List<Long> pages, List<byte[]> hashes, boolean onePack, int level) throws IOException {
         int fp = options.framePages();
         int frameCount = Math.ceilDiv(pages.size(), fp);
         if (frameCount == 0) {
             return 0;
         }
         ExecutorService pool = Executors.newFixedThreadPool(options.threads(), Thread.ofPlatform().daemon().name("push-compress-", 0).factory());
-        ThreadLocal<Codec> codec = Codecs.threadLocal(() -> Codecs.create(options.codec(), options.level()));
+        ThreadLocal<Codec> codec = Codecs.threadLocal(() -> Codecs.create(options.codec(), level));
         ThreadLocal<MemorySegment> rawBuffer = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate((long) fp * pageSize, 4096));
         try {
             ByteArrayOutputStream pack = new ByteArrayOutputStream();
@@ -310,14 +319,14 @@ public final class Pusher {
                     pack.write(stored);
                     slot += count;
                     if (!onePack && pack.size() >= options.packBytes()) {
-                        flushPack(pack, packFrames, hashes.subList(packFirstSlot, slot));
+                        flushPack(pack, packFrames, hashes.subList(packFirstSlot, slot), level);
                         packFirstSlot = slot;
                     }
                 }
                 progress.update(onePack ? "ws pack" : "pack", (long) slot * pageSize, totalBytes);
             }
             if (!packFrames.isEmpty()) {
-                flushPack(pack, packFrames, hashes.subList(packFirstSlot, slot));
+                flushPack(pack, packFrames, hashes.subList(packFirstSlot, slot), level);
             }
             return frameCount;
         } finally {
@@ -355,12 +364,13 @@ public final class Pusher {
     }
 
     /** Writes the pack, then its index; the frames join the manifest. */
-    private void flushPack(ByteArrayOutputStream pack, List<StoredFrame> packFrames, List<byte[]> hashes) throws IOException {
+    private void flushPack(ByteArrayOutputStream pack, List<StoredFrame> packFrames, List<byte[]> hashes, int level)
+            throws IOException {
         byte[] data = pack.toByteArray();
         SnapshotStore.Stored packObject = put(StoreLayout.PACKS, data);
         ByteArrayOutputStream slotHashes = new ByteArrayOutputStream(hashes.size() * Hashes.LENGTH);
         hashes.forEach(slotHashes::writeBytes);
-        PackIndex index = new PackIndex(packObject.hash(), data.length, pageSize, options.codec(), options.level(),
+        PackIndex index = new PackIndex(packObject.hash(), data.length, pageSize, options.codec(), level,
                 List.copyOf(packFrames), slotHashes.toByteArray());
         byte[] indexBytes = index.encode();
         SnapshotStore.Stored indexObject = put(StoreLayout.INDEXES, indexBytes);
