@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sabre.e2e.VmSettings;
-import dev.sabre.oci.TestRegistry;
+import dev.sabre.oci.RegistryServer;
+import dev.sabre.oci.TestImages;
 import dev.sabre.vmm.GuestImage;
 import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.Vm;
@@ -74,13 +75,13 @@ class VmImageCommandTest {
     }
 
     private static void run(String... command) throws Exception {
-        TestRegistry.run(List.of(command));
+        TestImages.run(List.of(command));
     }
 
     @Test
     void fibonacciImageFromARegistryALayoutAndADockerArchiveAnswersInAMicroVm() throws Exception {
-        try (TestRegistry registry = TestRegistry.start(Files.createDirectories(dir.resolve("registry")), null)) {
-            String ref = registry.host + "/sabre/fibonacci:v1";
+        try (RegistryServer registry = RegistryServer.start(dir.resolve("registry"), null)) {
+            String ref = registry.host() + "/sabre/fibonacci:v1";
             CommandLineTest.Run build = sabre("image", "build", "fibonacci", "--push", ref);
             assertEquals(0, build.exit(), build.err());
 
