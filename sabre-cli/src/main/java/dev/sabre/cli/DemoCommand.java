@@ -6,10 +6,13 @@ import dev.sabre.format.MemoryImage;
 import dev.sabre.format.PackOptions;
 import dev.sabre.format.Packer;
 import dev.sabre.format.SnapshotReader;
+import dev.sabre.vmm.image.HostTools;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -21,8 +24,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"The end-to-end demonstration: pack, inspect, verify and unpack a real guest-memory snapshot",
-                "(default python-json-512m) and print what was gained; then build a microVM for a function, snapshot it",
-                "and compare its cold starts under every restore strategy (sabre e2e)."})
+                "(default python-json-512m) and print what was gained; then run a function from its container image",
+                "(built, pushed to a private registry, pulled back), snapshot it and compare its cold starts under every",
+                "restore strategy, from local files and from a snapshot store (sabre e2e --images --store)."})
 public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--dataset", paramLabel = "NAME", description = "Dataset from shared/datasets (default ${DEFAULT-VALUE}).")
     String dataset = "python-json-512m";
@@ -86,11 +90,23 @@ public final class DemoCommand implements Callable<Integer> {
         }
 
         o.println();
-        o.println("== 7. sabre e2e " + function + " --repetitions " + repetitions
-                + ": a real microVM restored with every strategy (building its image on first use)");
+        // The function as a container image through a private registry, its snapshots through a store on a private S3
+        // server behind a shaped link (root: network namespace and tc), else in a directory store.
+        boolean shaped = HostTools.isRoot();
+        String store = shaped ? "s3://sabre-demo/e2e" : dir.resolve("store").toString();
+        List<String> e2e = new ArrayList<>(List.of("e2e", function, "--images", "--repetitions", Integer.toString(repetitions),
+                "--store", store));
+        if (shaped) {
+            e2e.addAll(List.of("--link", "1gbit"));
+        }
         Path results = dir.resolve("e2e");
-        check(Main.run("e2e", function, "--repetitions", Integer.toString(repetitions),
-                "--csv", results.resolve(function + ".csv").toString(), "--plots", results.toString()));
+        e2e.addAll(List.of("--csv", results.resolve(function + ".csv").toString(), "--plots", results.toString()));
+        o.println("== 7. sabre " + String.join(" ", e2e));
+        o.println("   a real microVM of " + function + " from its container image (built with buildah, pushed to a private"
+                + " registry, pulled back), restored with every strategy from local files and from "
+                + (shaped ? "a snapshot store on a private S3 server (S3Proxy) behind a 1 Gbit/s link"
+                : "a snapshot store in " + store + " (not root: no shaped link, no S3 server)"));
+        check(Main.run(e2e.toArray(String[]::new)));
         return 0;
     }
 

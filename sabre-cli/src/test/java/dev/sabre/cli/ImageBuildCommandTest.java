@@ -4,7 +4,7 @@ import static dev.sabre.cli.CommandLineTest.sabre;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.sabre.oci.TestRegistry;
+import dev.sabre.oci.RegistryServer;
 import dev.sabre.vmm.image.FunctionCatalog;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +23,8 @@ class ImageBuildCommandTest {
     @Test
     void fibonacciIsBuiltFromItsDockerfilePushedAndPulledBack() throws Exception {
         Path functions = FunctionCatalog.locate().root();
-        try (TestRegistry registry = TestRegistry.start(Files.createDirectories(dir.resolve("registry")), null)) {
-            String ref = registry.host + "/sabre/fibonacci:v1";
+        try (RegistryServer registry = RegistryServer.start(dir.resolve("registry"), null)) {
+            String ref = registry.host() + "/sabre/fibonacci:v1";
             CommandLineTest.Run build = sabre("image", "build", "fibonacci", "--push", ref);
             assertEquals(0, build.exit(), build.err());
             assertTrue(build.out().contains("built localhost/sabre-function/fibonacci:latest"), build.out());

@@ -1,6 +1,7 @@
 package dev.sabre.e2e;
 
 import dev.sabre.handler.Strategy;
+import dev.sabre.oci.OciException;
 import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.WorkDir;
@@ -33,9 +34,11 @@ public final class EndToEnd {
      *                    in the same rounds as on 4 KiB pages (the host's huge pages reserved for the run)
      * @param store       also push each snapshot there and measure, in the same rounds, each strategy that can
      *                    restore from a store ({@link #STORE_STRATEGIES}) from it, through a cold host cache; or null
+     * @param images      build each function's container image, push it to this run's private registry and measure
+     *                    {@code FUNCTION-image}, defined from it, instead ({@code --images}); or null
      */
     public record Options(List<String> functions, List<Strategy> strategies, int repetitions, int warmups,
-                          String input, boolean dropCaches, boolean hugePages, StoreTarget store) {
+                          String input, boolean dropCaches, boolean hugePages, StoreTarget store, ImageFunctions images) {
         public Options {
             Objects.requireNonNull(input, "input");
             if (functions.isEmpty() || strategies.isEmpty()) {
@@ -60,14 +63,19 @@ public final class EndToEnd {
         }
 
         public Options(List<String> functions, List<Strategy> strategies, int repetitions, int warmups, String input,
+                       boolean dropCaches, boolean hugePages, StoreTarget store) {
+            this(functions, strategies, repetitions, warmups, input, dropCaches, hugePages, store, null);
+        }
+
+        public Options(List<String> functions, List<Strategy> strategies, int repetitions, int warmups, String input,
                        boolean dropCaches, boolean hugePages) {
-            this(functions, strategies, repetitions, warmups, input, dropCaches, hugePages, null);
+            this(functions, strategies, repetitions, warmups, input, dropCaches, hugePages, null, null);
         }
 
         /** On 4 KiB pages only. */
         public Options(List<String> functions, List<Strategy> strategies, int repetitions, int warmups, String input,
                        boolean dropCaches) {
-            this(functions, strategies, repetitions, warmups, input, dropCaches, false, null);
+            this(functions, strategies, repetitions, warmups, input, dropCaches, false, null, null);
         }
 
         /**
@@ -150,8 +158,12 @@ public final class EndToEnd {
             cacheNote = "page caches not dropped (--warm): restores read from a warm page cache";
         }
         boolean cold = options.dropCaches() && cacheNote == null;
-        for (String function : options.functions()) {
+        for (String named : options.functions()) {
+            String function = named;
             try {
+                if (options.images() != null) {
+                    function = options.images().define(named); // measured as FUNCTION-image
+                }
                 progress.step(function + ": building images");
                 orchestrator.build(function);
                 FunctionSnapshot fs = orchestrator.snapshot(function, options.input());
@@ -172,7 +184,7 @@ public final class EndToEnd {
                 }
                 rows.addAll(measured);
                 Report.targets(measured).lines().forEach(line -> progress.step("done: " + line));
-            } catch (VmmException | IllegalStateException e) {
+            } catch (VmmException | OciException | IllegalStateException e) {
                 String message = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
                 progress.step(function + ": FAILED: " + message);
                 failures.add(new Failure(function, message));

@@ -61,9 +61,12 @@ public final class Buildah {
         }
     }
 
-    /** {@code buildah bud}: builds {@code dockerfile} in {@code context} as {@code name}. */
+    /**
+     * {@code buildah bud}: builds {@code dockerfile} in {@code context} as {@code name}, with each step's layer
+     * cached ({@code --layers}), so a rebuild of an unchanged function does not run its RUN steps again.
+     */
     public void buildDockerfile(Path context, Path dockerfile, String name, Map<String, String> buildArgs) {
-        List<String> args = new ArrayList<>(List.of("bud", "--isolation", "chroot", "--quiet", "--pull-never",
+        List<String> args = new ArrayList<>(List.of("bud", "--isolation", "chroot", "--layers", "--quiet", "--pull-never",
                 "-f", dockerfile.toString(), "-t", name));
         buildArgs.forEach((k, v) -> {
             args.add("--build-arg");

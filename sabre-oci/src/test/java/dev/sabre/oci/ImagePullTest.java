@@ -50,12 +50,12 @@ class ImagePullTest {
     @TempDir
     Path dir;
 
-    static TestRegistry registry;
+    static RegistryServer registry;
     static Path layouts;
 
     @BeforeAll
     static void startRegistry() throws Exception {
-        registry = TestRegistry.start(Files.createDirectories(shared.resolve("registry")), null);
+        registry = RegistryServer.start(shared.resolve("registry"), null);
         layouts = Files.createDirectories(shared.resolve("layouts"));
     }
 
@@ -168,7 +168,7 @@ class ImagePullTest {
     @Test
     void registryPullAppliesEveryLayerFileByFileAndTheSecondPullFetchesNoBlob() throws Exception {
         layered(layouts.resolve("layered"));
-        String ref = registry.push("oci:" + layouts.resolve("layered") + ":v1", "sabre/layered:v1", null, false);
+        String ref = TestImages.push(registry, "oci:" + layouts.resolve("layered") + ":v1", "sabre/layered:v1", null, false);
         ImagePuller puller = puller();
 
         int getsBefore = registry.blobGets().size();
@@ -208,8 +208,8 @@ class ImagePullTest {
         Path layout = layered(dir.resolve("layout"), GZIP).dir;
         Path ociArchive = dir.resolve("image.oci.tar");
         Path dockerArchive = dir.resolve("image.docker.tar");
-        TestRegistry.run(List.of("skopeo", "copy", "--quiet", "oci:" + layout + ":v1", "oci-archive:" + ociArchive));
-        TestRegistry.run(List.of("skopeo", "copy", "--quiet", "oci:" + layout + ":v1",
+        TestImages.run(List.of("skopeo", "copy", "--quiet", "oci:" + layout + ":v1", "oci-archive:" + ociArchive));
+        TestImages.run(List.of("skopeo", "copy", "--quiet", "oci:" + layout + ":v1",
                 "docker-archive:" + dockerArchive + ":sabre/layered:v1"));
         ImagePuller puller = puller();
         for (String ref : List.of("oci:" + layout + ":v1", "oci-archive:" + ociArchive, "docker-archive:" + dockerArchive)) {
@@ -225,8 +225,8 @@ class ImagePullTest {
         JsonObject amd64 = layout.image(List.of("/amd64"), "amd64", layer(GZIP, file("which", "amd64")));
         JsonObject arm64 = layout.image(List.of("/arm64"), "arm64", layer(GZIP, file("which", "arm64")));
         layout.tag("both", layout.index(arm64, amd64)).tag("arm", layout.index(arm64));
-        String both = registry.push("oci:" + layout.dir + ":both", "sabre/multi:both", null, true);
-        String arm = registry.push("oci:" + layout.dir + ":arm", "sabre/multi:arm", null, true);
+        String both = TestImages.push(registry, "oci:" + layout.dir + ":both", "sabre/multi:both", null, true);
+        String arm = TestImages.push(registry, "oci:" + layout.dir + ":arm", "sabre/multi:arm", null, true);
 
         ImagePuller.Pulled pulled = puller().pull(both, dir.resolve("both"));
         assertEquals("amd64", Files.readString(pulled.rootfs().resolve("which")));
@@ -273,7 +273,7 @@ class ImagePullTest {
         TestImages.Layout layout = new TestImages.Layout(layouts.resolve("corrupt"));
         JsonObject image = layout.image(List.of("/x"), "amd64", layer(GZIP, file("payload", "the real bytes " + dir)));
         layout.tag("v1", image);
-        String ref = registry.push("oci:" + layout.dir + ":v1", "sabre/corrupt:v1", null, false);
+        String ref = TestImages.push(registry, "oci:" + layout.dir + ":v1", "sabre/corrupt:v1", null, false);
         Digest manifestDigest = Digest.parse(image.get("digest").getAsString(), "test");
         Digest layerDigest = layerDigest(layout, manifestDigest);
 
@@ -294,7 +294,7 @@ class ImagePullTest {
         assertEquals(1, again.stats().blobsFetched(), "only the dropped layer is fetched again");
 
         // In the registry: skopeo checks what it fetches.
-        Path data = registry.blobData(layerDigest);
+        Path data = blobData(layerDigest);
         byte[] served = Files.readAllBytes(data);
         served[served.length / 2] ^= 1;
         Files.write(data, served);
@@ -307,6 +307,12 @@ class ImagePullTest {
         assertFalse(Files.exists(dir.resolve("bad")));
     }
 
+    /** Where the registry stores a blob's bytes. */
+    private static Path blobData(Digest digest) {
+        return registry.storage().resolve("docker/registry/v2/blobs/sha256").resolve(digest.hex().substring(0, 2))
+                .resolve(digest.hex()).resolve("data");
+    }
+
     private static Digest layerDigest(TestImages.Layout layout, Digest manifest) throws IOException {
         byte[] raw = Files.readAllBytes(layout.dir.resolve("blobs/sha256").resolve(manifest.hex()));
         return ((Manifests.Manifest) Manifests.parse(raw, manifest, "test")).layers().getFirst().digest();
@@ -314,7 +320,7 @@ class ImagePullTest {
 
     @Test
     void registryErrors404DownAnd500AreOneLineNamingTheImage() throws Exception {
-        String unknown = registry.host + "/sabre/nothing:here";
+        String unknown = registry.host() + "/sabre/nothing:here";
         OciException e = assertThrows(OciException.class, () -> puller().pull(unknown, dir.resolve("a")));
         assertTrue(e.getMessage().startsWith("image " + unknown + ": "), e.getMessage());
         assertTrue(e.getMessage().contains("manifest unknown"), e.getMessage());
@@ -330,8 +336,8 @@ class ImagePullTest {
         // A 500: the registry's record of the tag is broken in its storage.
         TestImages.Layout layout = new TestImages.Layout(dir.resolve("five"));
         layout.tag("v1", layout.image(List.of("/x"), "amd64", layer(GZIP, file("a", "a"))));
-        String broken = registry.push("oci:" + layout.dir + ":v1", "sabre/five:v1", null, false);
-        Files.writeString(registry.storage.resolve("docker/registry/v2/repositories/sabre/five/_manifests/tags/v1/current/link"),
+        String broken = TestImages.push(registry, "oci:" + layout.dir + ":v1", "sabre/five:v1", null, false);
+        Files.writeString(registry.storage().resolve("docker/registry/v2/repositories/sabre/five/_manifests/tags/v1/current/link"),
                 "sha256:not-a-digest");
         e = assertThrows(OciException.class, () -> puller().pull(broken, dir.resolve("c")));
         assertTrue(e.getMessage().startsWith("image " + broken + ": "), e.getMessage());
@@ -346,12 +352,12 @@ class ImagePullTest {
         Files.writeString(htpasswd, "alice:" + bcrypt(password) + "\n");
         Path authFile = dir.resolve("auth.json");
         Files.createFile(authFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try (TestRegistry secured = TestRegistry.start(Files.createDirectories(dir.resolve("secured")), htpasswd)) {
-            Files.writeString(authFile, "{\"auths\":{\"" + secured.host + "\":{\"auth\":\"" + java.util.Base64.getEncoder()
+        try (RegistryServer secured = RegistryServer.start(dir.resolve("secured"), htpasswd)) {
+            Files.writeString(authFile, "{\"auths\":{\"" + secured.host() + "\":{\"auth\":\"" + java.util.Base64.getEncoder()
                     .encodeToString(("alice:" + password).getBytes(StandardCharsets.UTF_8)) + "\"}}}");
             TestImages.Layout layout = new TestImages.Layout(dir.resolve("small"));
             layout.tag("v1", layout.image(List.of("/x"), "amd64", layer(GZIP, file("secret", "s"))));
-            String ref = secured.push("oci:" + layout.dir + ":v1", "sabre/private:v1", authFile, false);
+            String ref = TestImages.push(secured, "oci:" + layout.dir + ":v1", "sabre/private:v1", authFile, false);
 
             OciException e = assertThrows(OciException.class, () -> puller().pull(ref, dir.resolve("anon")));
             assertTrue(e.getMessage().startsWith("image " + ref + ": "), e.getMessage());
@@ -371,13 +377,12 @@ class ImagePullTest {
         Path authFile = dir.resolve("auth.json");
         Files.createFile(authFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try (TokenAuthServer tokens = TokenAuthServer.start(dir.resolve("tokens"), "bob", password);
-             TestRegistry secured = TestRegistry.startWithAuth(Files.createDirectories(dir.resolve("bearer")),
-                     tokens.registryAuthConfig())) {
-            Files.writeString(authFile, "{\"auths\":{\"" + secured.host + "\":{\"auth\":\"" + java.util.Base64.getEncoder()
+             RegistryServer secured = tokens.startRegistry(dir.resolve("bearer"))) {
+            Files.writeString(authFile, "{\"auths\":{\"" + secured.host() + "\":{\"auth\":\"" + java.util.Base64.getEncoder()
                     .encodeToString(("bob:" + password).getBytes(StandardCharsets.UTF_8)) + "\"}}}");
             TestImages.Layout layout = new TestImages.Layout(dir.resolve("small"));
             layout.tag("v1", layout.image(List.of("/x"), "amd64", layer(GZIP, file("secret", "t"))));
-            String ref = secured.push("oci:" + layout.dir + ":v1", "sabre/tokened:v1", authFile, false);
+            String ref = TestImages.push(secured, "oci:" + layout.dir + ":v1", "sabre/tokened:v1", authFile, false);
             int grantedForPush = tokens.granted.get();
             assertTrue(grantedForPush > 0, "the push went through the token server");
 
@@ -394,7 +399,7 @@ class ImagePullTest {
             assertEquals("t", Files.readString(authed.pull(ref, dir.resolve("authed")).rootfs().resolve("secret")));
             assertTrue(tokens.granted.get() > grantedForPush, "the pull was served with a bearer token");
             // The registry checks what it is given: a token it did not get from its issuer is refused.
-            var forged = (java.net.HttpURLConnection) java.net.URI.create("http://" + secured.host
+            var forged = (java.net.HttpURLConnection) java.net.URI.create("http://" + secured.host()
                     + "/v2/sabre/tokened/manifests/v1").toURL().openConnection();
             forged.setRequestProperty("Authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.");
             assertEquals(401, forged.getResponseCode());
@@ -464,7 +469,7 @@ class ImagePullTest {
         TestImages.Layout layout = new TestImages.Layout(dir.resolve("layout"));
         layout.tag("v1", layout.image(List.of("/x"), "amd64", resolved.toArray(TestImages.Layer[]::new)));
         String repo = "sabre/hostile-" + name.replace(' ', '-').replace("'", "") + ":v1";
-        String ref = registry.push("oci:" + layout.dir + ":v1", repo, null, false);
+        String ref = TestImages.push(registry, "oci:" + layout.dir + ":v1", repo, null, false);
 
         OciException e = assertThrows(OciException.class, () -> puller().pull(ref, out.resolve("image")));
         assertTrue(e.getMessage().matches("image \\Q" + ref + "\\E: layer sha256:[0-9a-f]{12}: .*"), e.getMessage());

@@ -226,4 +226,30 @@ public final class TestImages {
             return blob(Manifests.OCI_INDEX, json.toString().getBytes(StandardCharsets.UTF_8));
         }
     }
+
+    /** Pushes {@code source} (any skopeo name) to {@code repo:tag} in {@code registry}; {@code authFile} may be null. */
+    public static String push(RegistryServer registry, String source, String repoAndTag, Path authFile, boolean all)
+            throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("skopeo", "copy", "--quiet", "--dest-tls-verify=false"));
+        if (all) {
+            command.add("--all");
+        }
+        if (authFile != null) {
+            command.add("--dest-authfile=" + authFile);
+        }
+        command.add(source);
+        command.add("docker://" + registry.reference(repoAndTag));
+        run(command);
+        return registry.reference(repoAndTag);
+    }
+
+    /** Runs a host command; a failure or a run over a minute throws with its output. */
+    public static void run(List<String> command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new IllegalStateException(String.join(" ", command) + " failed: " + out);
+        }
+    }
 }

@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * realm=...,service=...,scope=...}; the client asks this server for a token with its basic credentials and
  * retries with {@code Authorization: Bearer TOKEN}. Tokens are RS256 JWTs carrying the signing certificate
  * ({@code x5c}), which the registry checks against the certificate bundle this server writes for it
- * ({@link #registryAuthConfig()}). The key pair and the self-signed certificate are made with the JDK's
+ * ({@link #startRegistry}). The key pair and the self-signed certificate are made with the JDK's
  * keytool. Only one user, with one password, gets a token, for exactly the scope it asked.
  */
 public final class TokenAuthServer implements AutoCloseable {
@@ -88,10 +88,10 @@ public final class TokenAuthServer implements AutoCloseable {
         return tokens;
     }
 
-    /** The {@code auth:} section of a registry configuration that trusts this server's tokens. */
-    public String registryAuthConfig() {
-        return "auth:\n  token:\n    realm: http://127.0.0.1:" + server.getAddress().getPort() + "/token\n"
-                + "    service: " + SERVICE + "\n    issuer: " + ISSUER + "\n    rootcertbundle: " + bundle + "\n";
+    /** Starts a registry that accepts this server's tokens (and nothing else) over {@code storage}. */
+    public RegistryServer startRegistry(Path storage) {
+        return RegistryServer.startWithTokenAuth(storage, "http://127.0.0.1:" + server.getAddress().getPort() + "/token",
+                SERVICE, ISSUER, bundle);
     }
 
     private void answer(HttpExchange exchange) throws IOException {

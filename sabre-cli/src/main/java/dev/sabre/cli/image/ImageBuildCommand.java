@@ -1,17 +1,10 @@
 package dev.sabre.cli.image;
 
-import dev.sabre.oci.Buildah;
 import dev.sabre.oci.ImageRef;
+import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.image.Cache;
 import dev.sabre.vmm.image.FunctionCatalog;
-import dev.sabre.vmm.image.FunctionSource;
-import dev.sabre.vmm.image.RootfsBuilder;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
+import dev.sabre.vmm.image.FunctionImageBuilder;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,8 +18,6 @@ import picocli.CommandLine.Parameters;
                 + "system (bookworm minbase, python3, gRPC); build arguments SABRE_BASE and FUNCTION.",
                 "The image is localhost/sabre-function/FUNCTION:latest in buildah's storage; --push copies it to a registry."})
 public final class ImageBuildCommand implements Callable<Integer> {
-    static final String BASE_REPOSITORY = "localhost/sabre-base";
-
     @Parameters(index = "0", paramLabel = "FUNCTION", description = "A directory of functions/, e.g. fibonacci.")
     String function;
 
@@ -37,39 +28,15 @@ public final class ImageBuildCommand implements Callable<Integer> {
     RegistryOptions registry;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         long start = System.nanoTime();
-        java.util.function.Consumer<String> step = line -> System.err.println("[sabre] " + line);
-        FunctionCatalog catalog = FunctionCatalog.locate();
-        FunctionSource source = catalog.get(function);
-        // A function's own Dockerfile, else the one every function shares.
-        Path dockerfile = source.dir().resolve("Dockerfile");
-        if (!Files.isRegularFile(dockerfile)) {
-            dockerfile = catalog.root().resolve("Dockerfile");
-        }
-        if (!Files.isRegularFile(dockerfile)) {
-            throw new IllegalArgumentException("function " + function + " has no Dockerfile, nor has "
-                    + catalog.root());
-        }
         ImageRef destination = push == null ? null : ImageRef.parse(push);
-        Cache cache = Cache.defaultCache();
-        Path baseTree = new RootfsBuilder(cache, step::accept).base();
-        // The base image is named after the base tree, whose name hashes its inputs.
-        String baseImage = BASE_REPOSITORY + ":" + baseTree.getFileName().toString().replaceFirst("^base-", "");
-        Buildah buildah = new Buildah(Duration.ofMinutes(60));
-        if (!buildah.hasImage(baseImage)) {
-            step.accept("importing the Debian base " + baseTree + " as " + baseImage);
-            buildah.importRootfs(baseTree, baseImage, List.of("/usr/bin/python3"), cache.dir("image-build"));
-        }
-        String image = "localhost/sabre-function/" + function + ":latest";
-        step.accept("buildah bud " + dockerfile + " FROM " + baseImage);
-        buildah.buildDockerfile(catalog.root(), dockerfile, image,
-                Map.of("SABRE_BASE", baseImage, "FUNCTION", function));
+        FunctionImageBuilder builder = new FunctionImageBuilder(Cache.defaultCache(), FunctionCatalog.locate(), StepLog.stderr());
+        FunctionImageBuilder.Built built = builder.build(function);
         if (destination != null) {
-            step.accept("pushing " + image + " to " + destination);
-            buildah.push(image, destination, registry.insecure, registry.authFile);
+            builder.push(built.image(), destination, registry.insecure, registry.authFile);
         }
-        System.out.printf("built %s from %s%s in %.1f s%n", image, dockerfile,
+        System.out.printf("built %s from %s%s in %.1f s%n", built.image(), built.dockerfile(),
                 destination == null ? "" : " and pushed it to " + destination, (System.nanoTime() - start) / 1e9);
         return 0;
     }

@@ -1,6 +1,7 @@
 package dev.sabre.cli.vm;
 
 import dev.sabre.e2e.EndToEnd;
+import dev.sabre.e2e.ImageFunctions;
 import dev.sabre.e2e.Orchestrator;
 import dev.sabre.e2e.Plots;
 import dev.sabre.e2e.Report;
@@ -69,6 +70,12 @@ public final class E2eCommand implements Callable<Integer> {
             "100mbit, and count the bytes and requests of every restore from the store."})
     String link;
 
+    @Option(names = "--images", description = {"Run the functions from container images, as firecracker-containerd does:",
+            "start a private registry for the run (docker-registry on 127.0.0.1, storage in $SABRE_CACHE/registry), build",
+            "each function's image with buildah (sabre image build), push it there, define FUNCTION-image from it",
+            "(sabre vm build FUNCTION-image --image REF) and measure FUNCTION-image."})
+    boolean images;
+
     @Mixin
     VmOptions vm;
 
@@ -85,9 +92,10 @@ public final class E2eCommand implements Callable<Integer> {
         long rate = link == null ? 0 : Rates.parse(link);
         Orchestrator o = vm.orchestrator();
         EndToEnd.Result result;
-        try (StoreTarget target = store == null ? null : StoreTarget.open(store, endpoint, rate, StepLog.stderr())) {
+        try (StoreTarget target = store == null ? null : StoreTarget.open(store, endpoint, rate, StepLog.stderr());
+             ImageFunctions fromImages = images ? ImageFunctions.start(o, o.images().cache().dir("registry"), StepLog.stderr()) : null) {
             EndToEnd.Options options = new EndToEnd.Options(functions, chosen, repetitions, warmups, input, !warm,
-                    hugePages, target);
+                    hugePages, target, fromImages);
             result = new EndToEnd(o, StepLog.stderr()).run(options);
         }
         if (!result.rows().isEmpty()) {

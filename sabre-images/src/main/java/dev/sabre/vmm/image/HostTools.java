@@ -98,7 +98,8 @@ public final class HostTools {
         }
     }
 
-    private static boolean isRoot() {
+    /** Whether this process runs as root (uid 0). */
+    public static boolean isRoot() {
         try {
             return "0".equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid").toString());
         } catch (Exception e) {
