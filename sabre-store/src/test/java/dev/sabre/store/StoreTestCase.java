@@ -85,6 +85,15 @@ abstract class StoreTestCase {
                                 "prefetched working set differs in run " + run);
                     }
                     assertTrue(prefetch.requests() <= 2, "working set fetched in " + prefetch.requests() + " requests");
+                    // The working set's pack at zstd 19, the others at 9 (STORE.md, "Why the working set at zstd 19").
+                    Manifest manifest = pages.manifest();
+                    int wsPack = manifest.frames().get(manifest.wsFirstFrame()).pack();
+                    for (int i = 0; i < manifest.packs().size(); i++) {
+                        String key = StoreLayout.index(manifest.packs().get(i).index());
+                        PackIndex index = PackIndex.decode(store.objects().describe(key),
+                                store.verified(key, manifest.packs().get(i).index()));
+                        assertEquals(i == wsPack ? 19 : 9, index.level(), "zstd level of pack " + i);
+                    }
                     for (long p = 0; p < pages.manifest().pageCount(); p++) {
                         pages.serve(p, installer);
                     }
