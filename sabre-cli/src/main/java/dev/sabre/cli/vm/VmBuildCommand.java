@@ -8,6 +8,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
@@ -31,6 +32,11 @@ public final class VmBuildCommand implements Callable<Integer> {
                     + "(loopback registries always may); kept with the definition.")
     boolean insecureRegistry;
 
+    @Option(names = "--authfile", paramLabel = "FILE",
+            description = "With --image: the registry's credentials, a containers auth file as `skopeo login` writes it "
+                    + "(default: skopeo's own); its path, never its content, is kept with the definition.")
+    Path authFile;
+
     @Mixin
     VmOptions vm;
 
@@ -41,12 +47,12 @@ public final class VmBuildCommand implements Callable<Integer> {
         GuestImage built;
         if (image != null) {
             // Recorded only once it has built: a reference that does not pull defines nothing.
-            FunctionImage definition = new FunctionImage(image, insecureRegistry);
+            FunctionImage definition = new FunctionImage(image, insecureRegistry, authFile);
             var catalog = orchestrator.images().catalog();
             built = orchestrator.images().build(catalog.imageFunction(function, definition));
             catalog.define(function, definition);
-        } else if (insecureRegistry) {
-            throw new IllegalArgumentException("--insecure-registry goes with --image");
+        } else if (insecureRegistry || authFile != null) {
+            throw new IllegalArgumentException((insecureRegistry ? "--insecure-registry" : "--authfile") + " goes with --image");
         } else {
             built = orchestrator.build(function);
         }

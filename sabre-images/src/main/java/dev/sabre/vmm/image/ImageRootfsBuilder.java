@@ -71,7 +71,8 @@ public final class ImageRootfsBuilder {
         String reference = definition.reference();
         Path dir = cache.dir("rootfs");
         ImagePuller puller = new ImagePuller(new BlobStore(cache.root().resolve("oci")), ImagePuller.Options.defaults()
-                .withInsecureRegistry(definition.insecureRegistry()).withMaxBytes(unpackLimit(dir))
+                .withInsecureRegistry(definition.insecureRegistry()).withAuthFile(definition.authFile())
+                .withMaxBytes(unpackLimit(dir))
                 .withProgress(progress::step));
         ImagePuller.Fetched fetched;
         try {

@@ -93,8 +93,22 @@ class FunctionCatalogTest {
 
         Files.writeString(fromDir.resolve("image"), "oci:layout\nsomething-else\n");
         VmmException bad = assertThrows(VmmException.class, () -> catalog.get("boxed"));
-        assertEquals(fromDir.resolve("image") + " line 2: 'something-else' is neither 'insecure-registry' nor a comment "
-                + "(the image reference is on line one)", bad.getMessage());
+        assertEquals(fromDir.resolve("image") + " line 2: 'something-else' is neither 'insecure-registry', 'authfile PATH' "
+                + "nor a comment (the image reference is on line one)", bad.getMessage());
+
+        // Credentials by reference: the auth file's path (relative to the function's directory) is kept, never its content.
+        Files.writeString(fromDir.resolve("auth.json"), "{\"auths\":{}}");
+        Files.writeString(fromDir.resolve("image"), "127.0.0.1:5000/sabre/private:v1\nauthfile auth.json\n");
+        assertEquals(new FunctionImage("127.0.0.1:5000/sabre/private:v1", false, fromDir.resolve("auth.json")),
+                catalog.get("boxed").image());
+        FunctionImage withCredentials = new FunctionImage("127.0.0.1:5000/sabre/fib:v3", false, fromDir.resolve("auth.json"));
+        catalog.define("fib-img", withCredentials);
+        assertEquals("127.0.0.1:5000/sabre/fib:v3\nauthfile " + fromDir.resolve("auth.json") + "\n",
+                Files.readString(dir.resolve("cache/functions/fib-img/image")));
+        assertEquals(withCredentials, catalog.get("fib-img").image());
+        Files.writeString(fromDir.resolve("image"), "127.0.0.1:5000/sabre/private:v1\nauthfile missing.json\n");
+        assertEquals(fromDir.resolve("image") + ": auth file " + fromDir.resolve("missing.json") + " is not a readable file",
+                assertThrows(VmmException.class, () -> catalog.get("boxed")).getMessage());
         Files.writeString(fromDir.resolve("image"), "# nothing\n");
         assertTrue(assertThrows(VmmException.class, () -> catalog.get("boxed")).getMessage().endsWith("names no image reference"));
     }

@@ -1,14 +1,19 @@
 package dev.sabre.vmm.image;
 
+import dev.sabre.oci.RegistryServer;
 import dev.sabre.oci.TestImages;
+import dev.sabre.oci.TokenAuthServer;
 import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -121,6 +126,34 @@ class ImageRootfsBuilderTest {
         assertEquals(1, e.getMessage().lines().count());
         try (Stream<Path> left = Files.list(cache.dir("rootfs"))) {
             assertEquals(List.of(), left.toList(), "no tree, no image");
+        }
+    }
+
+    @Test
+    void anImageFromARegistryThatNeedsCredentialsBuildsWithItsAuthFileOnly() throws Exception {
+        TestImages.Layout layout = new TestImages.Layout(dir.resolve("layout"));
+        layout.tag("v1", layout.image(List.of("/bin/server"), "amd64", layer(GZIP, file("bin/server", "#!/bin/sh\n"))));
+        String password = "pw-" + System.nanoTime();
+        Path authFile = dir.resolve("auth.json");
+        try (TokenAuthServer tokens = TokenAuthServer.start(dir.resolve("tokens"), "carol", password);
+             RegistryServer registry = tokens.startRegistry(null)) {
+            Files.writeString(authFile, "{\"auths\":{\"" + registry.host() + "\":{\"auth\":\""
+                    + Base64.getEncoder().encodeToString(("carol:" + password).getBytes(StandardCharsets.UTF_8)) + "\"}}}");
+            String ref = TestImages.push(registry, "oci:" + layout.dir + ":v1", "sabre/private:v1", authFile, false);
+            Cache cache = new Cache(dir.resolve("cache"));
+
+            FunctionSource anonymous = catalog().imageFunction("private", new FunctionImage(ref, false));
+            VmmException e = assertThrows(VmmException.class, () -> new ImageRootfsBuilder(cache, StepLog.silent()).build(anonymous));
+            assertTrue(e.getMessage().startsWith("function private: image " + ref + ": "), e.getMessage());
+            assertTrue(e.getMessage().contains("unauthorized") || e.getMessage().contains("authentication required"),
+                    e.getMessage());
+            assertFalse(e.getMessage().contains(password));
+            assertEquals(1, e.getMessage().lines().count());
+
+            FunctionSource authed = catalog().imageFunction("private", new FunctionImage(ref, false, authFile));
+            ImageRootfsBuilder.Built built = new ImageRootfsBuilder(cache, StepLog.silent()).build(authed);
+            assertTrue(Files.isRegularFile(built.image()));
+            assertTrue(debugfs(built.image(), "cat /sabre/process").contains("'/bin/server'"));
         }
     }
 }
