@@ -59,8 +59,9 @@ public final class PageFaultHandler implements AutoCloseable {
         this.sources = sources;
         this.listener = listener;
         this.limiter = new LogLimiter(config.log());
+        StrategyPolicy policy = config.strategy().policy();
         this.receiver = new HandshakeReceiver(listener, config.handshakeTimeout(), this::admit, limiter,
-                (kind, detail) -> dropListeners.forEach(l -> l.accept(kind + ": " + detail)));
+                (kind, detail) -> dropListeners.forEach(l -> l.accept(kind + ": " + detail)), () -> policy.connecting(sources));
         ControlSocket c = null;
         try {
             c = config.control() != null ? ControlSocket.start(config.control(), this) : null;

@@ -26,6 +26,7 @@ import dev.sabre.restore.RestoreEngine;
 import dev.sabre.restore.RestoreMetrics;
 import dev.sabre.restore.UffdInstaller;
 import dev.sabre.store.StorePages;
+import dev.sabre.store.StoreTrace;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -250,6 +251,7 @@ final class Session {
      */
     void restoreFromStore(StorePages stored, boolean workingSetOnly) {
         long requestsBefore = stored.requests();
+        StoreTrace.event("session %d: restore from the store starts", id);
         if (stager != null) {
             long[] units = workingSetOnly
                     ? HugePagePrefetch.unitsOf(stored.manifest().workingSet(), stored.pageSize(), guestPageSize)
@@ -259,6 +261,7 @@ final class Session {
             engine = RestoreEngine.start(stored.restoreFrames(workingSetOnly, STORE_PREFETCH_REQUESTS), installer,
                     config.restore(), Progress.NONE);
         }
+        engine.completion().thenAccept(m -> StoreTrace.event("session %d: restore from the store done: %s", id, m.toLine()));
         engine.completion().thenAccept(m -> log("%s from the store: %d bytes installed, %d bytes fetched, %d ranged "
                 + "requests while it ran", workingSetOnly ? "working set" : "every page", m.bytesInstalled(),
                 m.bytesRead(), stored.requests() - requestsBefore));
