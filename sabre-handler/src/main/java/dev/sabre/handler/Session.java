@@ -251,6 +251,7 @@ final class Session {
      */
     void restoreFromStore(StorePages stored, boolean workingSetOnly) {
         long requestsBefore = stored.requests();
+        long fetchedBefore = stored.bytesRead(); // a transfer started when the VMM connected is counted when it ends
         StoreTrace.event("session %d: restore from the store starts", id);
         if (stager != null) {
             long[] units = workingSetOnly
@@ -264,7 +265,7 @@ final class Session {
         engine.completion().thenAccept(m -> StoreTrace.event("session %d: restore from the store done: %s", id, m.toLine()));
         engine.completion().thenAccept(m -> log("%s from the store: %d bytes installed, %d bytes fetched, %d ranged "
                 + "requests while it ran", workingSetOnly ? "working set" : "every page", m.bytesInstalled(),
-                m.bytesRead(), stored.requests() - requestsBefore));
+                stored.bytesRead() - fetchedBefore, stored.requests() - requestsBefore));
         watch(engine.completion());
     }
 
