@@ -165,6 +165,7 @@ final class Session {
 
     /** Runs the session to its end on the calling thread; never throws. */
     void run() {
+        StoreTrace.event("session %d: thread runs", id);
         String outcome;
         try {
             installer.setEventReader(Thread.currentThread(), this::drainEvents);
