@@ -82,15 +82,19 @@ final class HandshakeReceiver implements AutoCloseable {
     private final EventFd stop;
     private final List<Pending> pending = new ArrayList<>();
     private final Thread thread;
+    /** Told of each connection accepted, before its handshake arrives. */
+    private final Runnable onConnect;
     private long restUntil;
 
     /**
      * Starts accepting on {@code listener}. Every connection dropped or handshake refused goes to
-     * {@code onDrop} (kind, what happened) as well as to the rate-limited log.
+     * {@code onDrop} (kind, what happened) as well as to the rate-limited log. {@code onConnect} runs on this
+     * thread for each connection accepted, before its handshake: it must return at once.
      */
     HandshakeReceiver(UnixSocket listener, Duration timeout, Admission admission, LogLimiter limiter,
-                      BiConsumer<String, String> onDrop) throws LinuxException {
+                      BiConsumer<String, String> onDrop, Runnable onConnect) throws LinuxException {
         this.listener = listener;
+        this.onConnect = onConnect;
         this.timeout = timeout;
         this.admission = admission;
         this.limiter = limiter;
@@ -192,6 +196,11 @@ final class HandshakeReceiver implements AutoCloseable {
                             + "handshake; dropped the oldest");
                 }
                 pending.add(new Pending(connection, peer, System.nanoTime() + timeout.toNanos()));
+            }
+            try {
+                onConnect.run();
+            } catch (RuntimeException e) {
+                limiter.note("connect hook failed", String.valueOf(e));
             }
         }
     }

@@ -5,6 +5,7 @@ import dev.sabre.linux.LinuxException;
 import dev.sabre.linux.UffdDescriptor;
 import dev.sabre.linux.UnixSocket;
 import dev.sabre.linux.Userfaultfd;
+import dev.sabre.store.StoreTrace;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,8 +60,12 @@ public final class PageFaultHandler implements AutoCloseable {
         this.sources = sources;
         this.listener = listener;
         this.limiter = new LogLimiter(config.log());
+        StrategyPolicy policy = config.strategy().policy();
         this.receiver = new HandshakeReceiver(listener, config.handshakeTimeout(), this::admit, limiter,
-                (kind, detail) -> dropListeners.forEach(l -> l.accept(kind + ": " + detail)));
+                (kind, detail) -> dropListeners.forEach(l -> l.accept(kind + ": " + detail)), () -> {
+                    StoreTrace.event("connection accepted");
+                    policy.connecting(sources);
+                });
         ControlSocket c = null;
         try {
             c = config.control() != null ? ControlSocket.start(config.control(), this) : null;
@@ -181,6 +186,7 @@ public final class PageFaultHandler implements AutoCloseable {
      * pages forever, so it is killed first.
      */
     private void admit(HandshakeReceiver.Arrival arrival) throws HandshakeException {
+        StoreTrace.event("handshake received");
         if (arrival.fds().length != 1) {
             throw new HandshakeException("handshake carried " + arrival.fds().length
                     + " file descriptors, expected exactly 1 (the userfaultfd)");

@@ -28,6 +28,7 @@ final class ReapStrategy implements StrategyPolicy {
             MemorySources sources = MemorySources.open(null, null, config);
             try {
                 checkStored(sources.storeSnapshot().manifest(), config.store());
+                sources.storeSnapshot().prepare(true);
             } catch (IOException e) {
                 sources.close();
                 throw e;
@@ -75,6 +76,17 @@ final class ReapStrategy implements StrategyPolicy {
 
     private String name() {
         return compressed ? "reap-compressed" : "reap";
+    }
+
+    /**
+     * From a store, the working set starts coming as soon as a VMM connects, before its handshake has arrived
+     * (as E2B fetches before the userfaultfd is ready); the prefetch then waits for those transfers.
+     */
+    @Override
+    public void connecting(MemorySources sources) {
+        if (sources.storeSnapshot() != null) {
+            sources.storeSnapshot().startFetching(true);
+        }
     }
 
     @Override

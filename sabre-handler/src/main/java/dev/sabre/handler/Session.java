@@ -26,6 +26,7 @@ import dev.sabre.restore.RestoreEngine;
 import dev.sabre.restore.RestoreMetrics;
 import dev.sabre.restore.UffdInstaller;
 import dev.sabre.store.StorePages;
+import dev.sabre.store.StoreTrace;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -164,6 +165,7 @@ final class Session {
 
     /** Runs the session to its end on the calling thread; never throws. */
     void run() {
+        StoreTrace.event("session %d: thread runs", id);
         String outcome;
         try {
             installer.setEventReader(Thread.currentThread(), this::drainEvents);
@@ -250,6 +252,8 @@ final class Session {
      */
     void restoreFromStore(StorePages stored, boolean workingSetOnly) {
         long requestsBefore = stored.requests();
+        long fetchedBefore = stored.bytesRead(); // a transfer started when the VMM connected is counted when it ends
+        StoreTrace.event("session %d: restore from the store starts", id);
         if (stager != null) {
             long[] units = workingSetOnly
                     ? HugePagePrefetch.unitsOf(stored.manifest().workingSet(), stored.pageSize(), guestPageSize)
@@ -259,9 +263,10 @@ final class Session {
             engine = RestoreEngine.start(stored.restoreFrames(workingSetOnly, STORE_PREFETCH_REQUESTS), installer,
                     config.restore(), Progress.NONE);
         }
+        engine.completion().thenAccept(m -> StoreTrace.event("session %d: restore from the store done: %s", id, m.toLine()));
         engine.completion().thenAccept(m -> log("%s from the store: %d bytes installed, %d bytes fetched, %d ranged "
                 + "requests while it ran", workingSetOnly ? "working set" : "every page", m.bytesInstalled(),
-                m.bytesRead(), stored.requests() - requestsBefore));
+                stored.bytesRead() - fetchedBefore, stored.requests() - requestsBefore));
         watch(engine.completion());
     }
 

@@ -12,6 +12,12 @@ interface StrategyPolicy {
     /** Opens and checks what this strategy serves from; refuses files it cannot use, naming them. */
     MemorySources open(HandlerConfig config) throws IOException;
 
+    /**
+     * A VMM has connected and its handshake is on the way (on the accepting thread, so it must return at once):
+     * start what needs no guest memory yet, e.g. fetching the working set from a store.
+     */
+    default void connecting(MemorySources sources) {}
+
     /** The VMM's memory is registered: start prefetching, or nothing until the first fault. */
     default void ready(Session session) throws IOException {}
 

@@ -182,35 +182,67 @@ public final class HostCache {
         }
     }
 
+    /** Frame {@code sha256}'s bytes if the cache holds them intact (checked, touched for LRU), else null. */
+    public byte[] find(byte[] sha256) throws IOException {
+        byte[] cached = read(HexFormat.of().formatHex(sha256), sha256);
+        if (cached != null) {
+            hits.incrementAndGet();
+        }
+        return cached;
+    }
+
+    /** Work done while holding a cache lock. */
+    @FunctionalInterface
+    public interface Locked<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code work} holding the host-wide lock that guards fetching frame {@code sha256} (a thread lock in this
+     * process, a file lock across processes): whoever fetches a range under its first frame's lock and caches it
+     * before returning makes every other process on the host wait for it, then find it cached. {@code work} must
+     * take no other cache lock (it may {@link #put}).
+     */
+    public <T> T locked(byte[] sha256, Locked<T> work) throws IOException {
+        String hex = HexFormat.of().formatHex(sha256);
+        ReentrantLock local = STRIPES[Integer.parseInt(hex.substring(0, 3), 16)];
+        local.lock();
+        try (FileChannel lockFile = FileChannel.open(dir.resolve("locks").resolve(hex.substring(0, 3)),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock ignored = lockWaiting(lockFile)) {
+            return work.run();
+        } finally {
+            local.unlock();
+        }
+    }
+
+    /** Counts a frame fetched from the store by this process outside {@link #get} (a streamed range). */
+    public void countFetched(long bytes) {
+        fetches.incrementAndGet();
+        fetchedBytes.addAndGet(bytes);
+    }
+
     /** Whether the cache holds frame {@code sha256} (not checked; {@link #get} checks). */
     public boolean contains(byte[] sha256) {
         return Files.exists(entry(HexFormat.of().formatHex(sha256)));
     }
 
     private byte[] fetchOnce(String hex, byte[] sha256, Loader loader) throws IOException {
-        int stripe = Integer.parseInt(hex.substring(0, 3), 16);
-        ReentrantLock local = STRIPES[stripe];
-        local.lock();
-        try (FileChannel lockFile = FileChannel.open(dir.resolve("locks").resolve(hex.substring(0, 3)),
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = lockWaiting(lockFile)) {
+        return locked(sha256, () -> {
             byte[] cached = read(hex, sha256); // another process may have fetched it while we waited
             if (cached != null) {
                 hits.incrementAndGet();
                 return cached;
             }
             byte[] bytes = loader.load();
-            fetches.incrementAndGet();
-            fetchedBytes.addAndGet(bytes.length);
+            countFetched(bytes.length);
             try {
                 write(hex, bytes, 0, bytes.length);
             } catch (IOException e) {
                 writeFailures.incrementAndGet(); // a full or broken cache disk must not fail the restore
             }
             return bytes;
-        } finally {
-            local.unlock();
-        }
+        });
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.sabre.store;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 
@@ -35,6 +37,16 @@ public interface ObjectStore extends AutoCloseable {
      * that is an error naming it ("truncated?").
      */
     byte[] getRange(String key, long offset, int length) throws IOException;
+
+    /**
+     * Bytes {@code offset .. offset + length} of object {@code key} in one request, as a stream to read while they
+     * arrive (so a reader can use the first bytes before the last have come). Failures to open name the object as
+     * {@link #getRange} does; the stream may end early (a truncated object: the reader checks the length).
+     * Backends where a read is local may return the whole range at once.
+     */
+    default InputStream openRange(String key, long offset, long length) throws IOException {
+        return new ByteArrayInputStream(getRange(key, offset, Math.toIntExact(length)));
+    }
 
     /** The object's size and time, or null when it does not exist. */
     Info head(String key) throws IOException;

@@ -1,6 +1,8 @@
 package dev.sabre.store;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,6 +15,7 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
@@ -135,20 +138,73 @@ public final class S3ObjectStore implements ObjectStore {
     public byte[] getRange(String key, long offset, int length) throws IOException {
         long last = offset + length - 1;
         ResponseBytes<GetObjectResponse> response;
+        long start = System.nanoTime();
+        long[] firstByte = {0};
+        ResponseTransformer<GetObjectResponse, ResponseBytes<GetObjectResponse>> toBytes = ResponseTransformer.toBytes();
         try {
-            response = client.getObjectAsBytes(b -> b.bucket(bucket).key(s3Key(key)).range("bytes=" + offset + "-" + last));
+            response = client.getObject(b -> b.bucket(bucket).key(s3Key(key)).range("bytes=" + offset + "-" + last),
+                    (r, in) -> {
+                        firstByte[0] = System.nanoTime(); // the response's headers are in: its first byte came
+                        return toBytes.transform(r, in);
+                    });
         } catch (SdkException e) {
-            if (e instanceof AwsServiceException s && s.statusCode() == 416) {
-                throw new CorruptObjectException(describe(key), "has no bytes at %d..%d (truncated?)".formatted(offset, offset + length));
-            }
-            throw failure(key, "cannot read", e);
+            throw rangeFailure(key, offset, length, e);
         }
         byte[] bytes = response.asByteArray();
+        if (StoreTrace.on()) {
+            StoreTrace.event("GET %s bytes %d..%d (%d): first byte %.2f ms, body %.2f ms", key, offset, offset + length, length,
+                    (firstByte[0] - start) / 1e6, StoreTrace.ms(firstByte[0]));
+        }
         if (bytes.length != length) {
             throw new CorruptObjectException(describe(key), "returned %d bytes for the range %d..%d (truncated?)"
                     .formatted(bytes.length, offset, offset + length));
         }
         return bytes;
+    }
+
+    /**
+     * The range as it arrives: the SDK retries the request (throttling, 5xx) until its answer begins; a
+     * transfer cut off later surfaces as an IOException from the stream, for the reader to resume.
+     */
+    @Override
+    public InputStream openRange(String key, long offset, long length) throws IOException {
+        long start = System.nanoTime();
+        InputStream body;
+        try {
+            body = client.getObject(b -> b.bucket(bucket).key(s3Key(key)).range("bytes=" + offset + "-" + (offset + length - 1)));
+        } catch (SdkException e) {
+            throw rangeFailure(key, offset, length, e);
+        }
+        if (StoreTrace.on()) {
+            StoreTrace.event("GET %s bytes %d..%d (%d) streamed: first byte %.2f ms", key, offset, offset + length, length,
+                    StoreTrace.ms(start));
+        }
+        return new FilterInputStream(body) {
+            @Override
+            public int read() throws IOException {
+                try {
+                    return super.read();
+                } catch (SdkException e) {
+                    throw new IOException(firstLine(e.getMessage()), e);
+                }
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                try {
+                    return super.read(b, off, len);
+                } catch (SdkException e) {
+                    throw new IOException(firstLine(e.getMessage()), e);
+                }
+            }
+        };
+    }
+
+    private StoreException rangeFailure(String key, long offset, long length, SdkException e) {
+        if (e instanceof AwsServiceException s && s.statusCode() == 416) {
+            return new CorruptObjectException(describe(key), "has no bytes at %d..%d (truncated?)".formatted(offset, offset + length));
+        }
+        return failure(key, "cannot read", e);
     }
 
     @Override

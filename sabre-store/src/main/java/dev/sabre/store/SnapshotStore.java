@@ -5,6 +5,7 @@ import dev.sabre.codec.CodecException;
 import dev.sabre.codec.CodecId;
 import dev.sabre.codec.Codecs;
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -195,10 +196,62 @@ public final class SnapshotStore implements AutoCloseable {
         StoredFrame a = m.frames().get(first).stored();
         StoredFrame z = m.frames().get(end - 1).stored();
         byte[] data = objects.getRange(packKey(m, first), a.offset(), Math.toIntExact(z.end() - a.offset()));
+        long start = System.nanoTime();
         for (int f = first; f < end; f++) {
             checkFrame(m, f, data, (int) (m.frames().get(f).stored().offset() - a.offset()));
         }
+        if (StoreTrace.on()) {
+            StoreTrace.event("frames %d..%d (%d bytes) hash-checked in %.2f ms", first, end - 1, data.length, StoreTrace.ms(start));
+        }
         return data;
+    }
+
+    /** Requests a {@link #streamFrames} transfer may make: one, and a new one from where it broke off, a few times. */
+    static final int STREAM_ATTEMPTS = 4;
+
+    /** Takes each frame of a streamed range as soon as it has arrived and matched its hash. */
+    @FunctionalInterface
+    public interface FrameSink {
+        void accept(int frame, byte[] stored);
+    }
+
+    /**
+     * Frames {@code first .. end - 1} (one range from {@link #ranges}) with one ranged request, read as they
+     * arrive: each frame is checked against its hash and handed to {@code sink} as soon as its last byte is in,
+     * so whoever waits for it can decode and install it while the rest of the range is still on the wire. A
+     * transfer cut off part way is resumed with a new request from the first frame not yet handed over, up to
+     * {@link #STREAM_ATTEMPTS} requests in all. Returns the requests made.
+     */
+    public int streamFrames(Manifest m, int first, int end, FrameSink sink) throws IOException {
+        int next = first;
+        for (int attempt = 1; ; attempt++) {
+            StoredFrame a = m.frames().get(next).stored();
+            String key = packKey(m, next);
+            long start = System.nanoTime();
+            try (InputStream in = objects.openRange(key, a.offset(), m.frames().get(end - 1).stored().end() - a.offset())) {
+                for (; next < end; next++) {
+                    StoredFrame f = m.frames().get(next).stored();
+                    byte[] stored = in.readNBytes(f.storedLength());
+                    if (stored.length != f.storedLength()) {
+                        throw new CorruptObjectException(objects.describe(key), "ended at byte %d, inside the frame at %d..%d (truncated?)"
+                                .formatted(f.offset() + stored.length, f.offset(), f.end()));
+                    }
+                    checkFrame(m, next, stored, 0);
+                    sink.accept(next, stored);
+                }
+                if (StoreTrace.on()) {
+                    StoreTrace.event("frames %d..%d streamed and checked in %.2f ms", first, end - 1, StoreTrace.ms(start));
+                }
+                return attempt;
+            } catch (StoreException e) {
+                throw e;
+            } catch (IOException e) {
+                if (attempt >= STREAM_ATTEMPTS) {
+                    throw new StoreException(objects.describe(key) + ": cannot read: " + e.getMessage() + " (the transfer broke off "
+                            + attempt + " times)", e);
+                }
+            }
+        }
     }
 
     /** Checks frame {@code frame}'s stored bytes at {@code offset} of {@code data} against the hash in the manifest. */

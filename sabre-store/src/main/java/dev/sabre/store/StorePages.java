@@ -13,11 +13,15 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.stream.IntStream;
 
 /**
@@ -37,10 +41,13 @@ public final class StorePages implements PageSource {
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
     /**
-     * Ranges this process is fetching, by frame: a fault on one of their frames waits for the range rather
-     * than fetching its frame a second time.
+     * Frames on their way from the store into this process, by frame: whoever needs one (a fault, a chunk of the
+     * restore engine) waits for it here rather than fetching it a second time. An entry is removed once its frame
+     * is in the host cache, or its transfer failed.
      */
-    private final ConcurrentHashMap<Integer, CompletableFuture<Void>> fetching = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, CompletableFuture<byte[]>> arriving = new ConcurrentHashMap<>();
+    /** The restore plans, worked out once per source: [0] every page, [1] the working set. */
+    private final AtomicReferenceArray<Planned> plans = new AtomicReferenceArray<>(2);
     private final DecodedFrames decoded;
 
     private StorePages(SnapshotStore store, String name, Manifest manifest, HostCache cache, boolean ownsStore) {
@@ -124,9 +131,18 @@ public final class StorePages implements PageSource {
 
     /** {@link #stored(int)}, adding the bytes fetched from the store (not the cache) to {@code fetchedHere}. */
     private byte[] stored(int frame, AtomicLong fetchedHere) throws IOException {
-        CompletableFuture<Void> range = fetching.get(frame);
-        if (range != null) {
-            range.join(); // then the frame is cached, unless that range failed: then it is fetched alone
+        CompletableFuture<byte[]> coming = arriving.get(frame);
+        if (coming != null) {
+            long start = System.nanoTime();
+            try {
+                byte[] bytes = coming.join();
+                if (StoreTrace.on()) {
+                    StoreTrace.event("frame %d waited %.2f ms for its transfer", frame, StoreTrace.ms(start));
+                }
+                return bytes;
+            } catch (CompletionException | CancellationException failed) {
+                // that transfer failed: the frame is fetched alone, which says what is wrong if it fails again
+            }
         }
         return cache.get(manifest.frames().get(frame).stored().sha256(), () -> {
             byte[] bytes = store.fetchFrame(manifest, frame);
@@ -165,6 +181,54 @@ public final class StorePages implements PageSource {
      * cache; {@code parallel} requests are kept in flight.
      */
     public FrameSource restoreFrames(boolean workingSetOnly, int parallel) {
+        return new EngineFrames(planned(workingSetOnly), Math.max(1, parallel),
+                workingSetOnly ? "working set of " + describe() : describe());
+    }
+
+    /** Works out the restore plan for the working set (or every page) now, at handler start, rather than in a session. */
+    public void prepare(boolean workingSetOnly) {
+        planned(workingSetOnly);
+    }
+
+    /**
+     * Starts fetching the working set (or every page) now, for a restore about to begin: E2B likewise fetches
+     * before the userfaultfd is ready. Returns at once; the restore's reads then wait for these transfers.
+     */
+    public void startFetching(boolean workingSetOnly) {
+        Planned p = planned(workingSetOnly);
+        for (int[] range : p.ranges()) {
+            fetchAhead(range[0], range[1], new AtomicLong());
+        }
+    }
+
+    /**
+     * A restore plan and the ranged requests that fetch it: chunks of at most {@link #PIPELINE_CHUNK_BYTES} stored,
+     * so the engine decodes and installs the first while later ones arrive; requests of up to
+     * {@link SnapshotStore#RANGE_BYTES}, so a working set is still a few requests. Frame f lies in the request
+     * range {@code rangeStart[f] .. rangeEnd[f] - 1} (both 0 for a frame not planned). Every restore of the snapshot
+     * requests the same ranges, so two on one host (threads or processes) take the same cache lock, that of the
+     * range's first frame, and the second finds the range cached.
+     */
+    private record Planned(RestorePlan plan, List<int[]> ranges, int[] rangeStart, int[] rangeEnd) {
+    }
+
+    /** Stored bytes per chunk of a restore from a store: small enough that decoding overlaps the transfer. */
+    static final long PIPELINE_CHUNK_BYTES = 512 << 10;
+
+    /** The plan for the working set or every page, worked out on first use and kept: sessions do not pay for it. */
+    private Planned planned(boolean workingSetOnly) {
+        int which = workingSetOnly ? 1 : 0;
+        Planned p = plans.get(which);
+        if (p == null) {
+            p = plan(workingSetOnly);
+            if (!plans.compareAndSet(which, null, p)) {
+                p = plans.get(which);
+            }
+        }
+        return p;
+    }
+
+    private Planned plan(boolean workingSetOnly) {
         List<RestorePlan.Frame> planFrames = new ArrayList<>(manifest.frames().size());
         for (Manifest.Frame f : manifest.frames()) {
             planFrames.add(new RestorePlan.Frame(f.pack(), f.stored().offset(), f.stored().storedLength(), f.stored().pageCount()));
@@ -175,7 +239,7 @@ public final class StorePages implements PageSource {
                 stored.add(new RestorePlan.FramePages(r.firstPage(), r.frame(), r.slot(), r.pageCount()))));
         int[] planned = workingSetOnly
                 ? IntStream.range(manifest.wsFirstFrame(), manifest.wsFirstFrame() + manifest.wsFrameCount()).toArray()
-                : byFrame.keySet().stream().mapToInt(Integer::intValue).toArray();
+                : byFrame.keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
         List<RestorePlan.Run> zeros = new ArrayList<>();
         if (workingSetOnly) {
             for (PageRun run : manifest.workingSet()) {
@@ -190,8 +254,20 @@ public final class StorePages implements PageSource {
             manifest.extents().stream().filter(Manifest.MapExtent::zero)
                     .forEach(e -> zeros.add(new RestorePlan.Run(e.firstPage(), 0, e.pageCount())));
         }
-        RestorePlan plan = RestorePlan.of(planFrames, planned, stored, zeros, pageSize(), SnapshotStore.RANGE_BYTES);
-        return new EngineFrames(plan, Math.max(1, parallel), workingSetOnly ? "working set of " + describe() : describe());
+        RestorePlan plan = RestorePlan.of(planFrames, planned, stored, zeros, pageSize(), PIPELINE_CHUNK_BYTES);
+        List<int[]> ranges = SnapshotStore.ranges(manifest, Arrays.stream(planned).boxed().toList());
+        int[] rangeStart = new int[manifest.frames().size()];
+        int[] rangeEnd = new int[manifest.frames().size()];
+        for (int[] r : ranges) {
+            Arrays.fill(rangeStart, r[0], r[1], r[0]);
+            Arrays.fill(rangeEnd, r[0], r[1], r[1]);
+        }
+        if (StoreTrace.on()) {
+            StoreTrace.event("plan %s: %d chunks, %d ranges, %d stored bytes, %d zero runs", workingSetOnly ? "working set" : "every page",
+                    plan.chunks().size(), ranges.size(), plan.chunks().stream().mapToLong(RestorePlan.Chunk::storedBytes).sum(),
+                    plan.zeroRuns().size());
+        }
+        return new Planned(plan, ranges, rangeStart, rangeEnd);
     }
 
     private String describe() {
@@ -199,54 +275,94 @@ public final class StorePages implements PageSource {
     }
 
     /**
-     * Makes frames {@code first .. end - 1} cached: one ranged request for the whole range, made by one
-     * process on the host (the cache's lock on the first frame), which also caches the others. Returns the
-     * range's bytes when this call fetched them, else null (they were cached, or another process fetched them).
+     * Makes frames {@code first .. end - 1} cached or arriving: those that are neither are claimed here and fetched
+     * with streamed ranged requests (one per run of consecutive claimed frames, at most
+     * {@link SnapshotStore#RANGE_BYTES}) on threads of their own. Returns at once; the bytes those requests fetch are
+     * added to {@code fetchedHere}.
      */
-    private byte[] fetchRange(int first, int end) throws IOException {
-        boolean allCached = true;
-        for (int f = first; f < end && allCached; f++) {
-            allCached = cache.contains(manifest.frames().get(f).stored().sha256());
-        }
-        if (allCached) {
-            return null;
-        }
-        byte[][] fetched = new byte[1][];
-        CompletableFuture<Void> done = new CompletableFuture<>();
+    private void fetchAhead(int first, int end, AtomicLong fetchedHere) {
+        List<Integer> claimed = new ArrayList<>();
+        Map<Integer, CompletableFuture<byte[]>> mine = new HashMap<>();
         for (int f = first; f < end; f++) {
-            fetching.putIfAbsent(f, done);
+            if (arriving.containsKey(f) || cache.contains(sha256(f))) {
+                continue;
+            }
+            CompletableFuture<byte[]> coming = new CompletableFuture<>();
+            if (arriving.putIfAbsent(f, coming) == null) {
+                claimed.add(f);
+                mine.put(f, coming);
+            }
         }
+        for (int[] range : SnapshotStore.ranges(manifest, claimed)) {
+            Thread.ofPlatform().daemon().name("sabre-store-fetch").start(() -> streamRange(range[0], range[1], mine, fetchedHere));
+        }
+    }
+
+    private byte[] sha256(int frame) {
+        return manifest.frames().get(frame).stored().sha256();
+    }
+
+    /**
+     * Fetches claimed frames {@code first .. end - 1} with one streamed request, made by one process on the host
+     * (the cache's lock on the first frame): each frame is handed to its waiters as soon as it has arrived and
+     * matched its hash, and only then, off their path, written to the host cache. Frames another process cached
+     * while this one waited for the lock come from the cache. A failure is handed to every waiter still waiting.
+     */
+    private void streamRange(int first, int end, Map<Integer, CompletableFuture<byte[]>> claimed, AtomicLong fetchedHere) {
         try {
-            cache.get(manifest.frames().get(first).stored().sha256(), () -> {
-                byte[] data = store.fetchFrames(manifest, first, end);
-                requests.incrementAndGet();
-                fetchedBytes.addAndGet(data.length);
-                long base = manifest.frames().get(first).stored().offset();
-                for (int f = first + 1; f < end; f++) {
-                    StoredFrame s = manifest.frames().get(f).stored();
-                    cache.put(s.sha256(), data, (int) (s.offset() - base), s.storedLength());
+            cache.locked(sha256(first), () -> {
+                int from = end, to = first;
+                for (int f = first; f < end; f++) {
+                    byte[] cached = cache.find(sha256(f));
+                    if (cached != null) {
+                        claimed.get(f).complete(cached);
+                    } else {
+                        from = Math.min(from, f);
+                        to = f + 1;
+                    }
                 }
-                fetched[0] = data;
-                return Arrays.copyOf(data, manifest.frames().get(first).stored().storedLength());
+                if (from >= to) {
+                    return null;
+                }
+                byte[][] received = new byte[to - from][];
+                int base = from;
+                requests.addAndGet(store.streamFrames(manifest, from, to, (f, bytes) -> {
+                    received[f - base] = bytes;
+                    claimed.get(f).complete(bytes);
+                }));
+                long start = System.nanoTime();
+                for (int f = from; f < to; f++) {
+                    byte[] bytes = received[f - from];
+                    fetchedBytes.addAndGet(bytes.length);
+                    fetchedHere.addAndGet(bytes.length);
+                    cache.countFetched(bytes.length);
+                    cache.put(sha256(f), bytes, 0, bytes.length);
+                }
+                if (StoreTrace.on()) {
+                    StoreTrace.event("frames %d..%d written to the host cache in %.2f ms", from, to - 1, StoreTrace.ms(start));
+                }
+                return null;
             });
+        } catch (Throwable t) {
+            claimed.values().forEach(c -> c.completeExceptionally(t));
         } finally {
             for (int f = first; f < end; f++) {
-                fetching.remove(f, done);
+                arriving.remove(f, claimed.get(f));
             }
-            done.complete(null);
         }
-        return fetched[0];
     }
 
     /** {@link #restoreFrames}: each chunk one range of a pack, fetched once per host and checked on the way in. */
     private final class EngineFrames implements FrameSource {
+        private final Planned planned;
         private final RestorePlan plan;
         private final int parallel;
         private final String description;
         private final AtomicLong fetched = new AtomicLong();
 
-        EngineFrames(RestorePlan plan, int parallel, String description) {
-            this.plan = plan;
+        EngineFrames(Planned planned, int parallel, String description) {
+            this.planned = planned;
+            this.plan = planned.plan();
             this.parallel = parallel;
             this.description = description;
         }
@@ -294,33 +410,28 @@ public final class StorePages implements PageSource {
         }
 
         /**
-         * One ranged request for the chunk's frames from the first to the last one the host cache does not
-         * hold (faults may have fetched some already), the rest from the cache; every frame hash-checked.
+         * The chunk's frames as they arrive: a streamed request for the request range that holds the chunk is
+         * started unless its frames are cached or already coming (another chunk's request, or
+         * {@link #startFetching}), so most chunks wait for a request already on the wire; every frame hash-checked
+         * before it is handed over.
          */
         @Override
         public MemorySegment read(RestorePlan.Chunk chunk, MemorySegment buffer) throws IOException {
+            long start = System.nanoTime();
             int first = chunk.firstFrame(), end = first + chunk.frameCount();
-            int from = first, to = end;
-            while (from < to && cache.contains(manifest.frames().get(from).stored().sha256())) {
-                from++;
+            for (int f : new int[] {first, end - 1}) { // a chunk may straddle two request ranges
+                if (planned.rangeEnd()[f] > f) {
+                    fetchAhead(planned.rangeStart()[f], planned.rangeEnd()[f], fetched);
+                }
             }
-            while (to > from && cache.contains(manifest.frames().get(to - 1).stored().sha256())) {
-                to--;
-            }
-            byte[] range = from < to ? fetchRange(from, to) : null;
-            if (range != null) {
-                fetched.addAndGet(range.length);
-            }
+            fetchAhead(first, end, fetched); // claims nothing unless a frame lies in no planned range
             long base = manifest.frames().get(first).stored().offset();
-            long rangeBase = manifest.frames().get(from < end ? from : first).stored().offset();
             for (int f = first; f < end; f++) {
                 StoredFrame s = manifest.frames().get(f).stored();
-                if (range != null && f >= from && f < to) {
-                    MemorySegment.copy(MemorySegment.ofArray(range), s.offset() - rangeBase, buffer, s.offset() - base, s.storedLength());
-                } else {
-                    // cached (checked on read), or fetched alone if evicted meanwhile
-                    MemorySegment.copy(MemorySegment.ofArray(stored(f, fetched)), 0, buffer, s.offset() - base, s.storedLength());
-                }
+                MemorySegment.copy(MemorySegment.ofArray(stored(f, fetched)), 0, buffer, s.offset() - base, s.storedLength());
+            }
+            if (StoreTrace.on()) {
+                StoreTrace.event("chunk frames %d..%d (%d bytes) read in %.2f ms", first, end - 1, chunk.storedBytes(), StoreTrace.ms(start));
             }
             return buffer.asSlice(0, chunk.storedBytes());
         }
@@ -347,7 +458,11 @@ public final class StorePages implements PageSource {
 
         @Override
         public void decodeFrame(int frame, MemorySegment stored, MemorySegment raw) throws IOException {
+            long start = System.nanoTime();
             store.decodeFrame(manifest, frame, stored, raw);
+            if (StoreTrace.on()) {
+                StoreTrace.event("frame %d decoded in %.2f ms", frame, StoreTrace.ms(start));
+            }
         }
 
         /** Bytes this restore's reads fetched from the store (not the cache). */

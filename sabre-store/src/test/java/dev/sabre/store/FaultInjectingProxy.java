@@ -48,6 +48,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong slowDowns = new AtomicLong();
     private volatile Rule rule = (request, attempt) -> false;
+    private volatile Rule cut = (request, attempt) -> false;
+    private volatile long cutAfterBytes;
     private volatile long delayMillis;
     private volatile boolean closed;
 
@@ -71,6 +73,15 @@ public final class FaultInjectingProxy implements AutoCloseable {
     /** Sets which requests are answered with 503 SlowDown from now on (and resets nothing else). */
     public void rule(Rule rule) {
         this.rule = rule;
+    }
+
+    /**
+     * From now on, the server's answer to each request {@code rule} picks is cut off: the connection is closed
+     * after its first {@code afterBytes} bytes (status line and headers included), as a network failing mid-transfer.
+     */
+    public void cut(Rule rule, long afterBytes) {
+        this.cutAfterBytes = afterBytes;
+        this.cut = rule;
     }
 
     /** Delays every forwarded request by {@code millis} before it reaches the server. */
@@ -116,6 +127,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
 
     private void serve(Socket client) {
         Socket up = null;
+        AtomicLong budget = new AtomicLong(Long.MAX_VALUE); // response bytes this connection may still pass on
         try (client) {
             InputStream in = new BufferedInputStream(client.getInputStream());
             OutputStream out = client.getOutputStream();
@@ -143,11 +155,12 @@ public final class FaultInjectingProxy implements AutoCloseable {
                 if (delayMillis > 0) {
                     Thread.sleep(delayMillis);
                 }
+                budget.set(cut.slowDown(request, attempt) ? cutAfterBytes : Long.MAX_VALUE);
                 if (up == null) {
                     up = new Socket(upstream.getHost(), upstream.getPort());
                     sockets.add(up);
                     Socket from = up;
-                    Thread.ofPlatform().daemon().name("fault-proxy-pump").start(() -> pump(from, client));
+                    Thread.ofPlatform().daemon().name("fault-proxy-pump").start(() -> pump(from, client, budget));
                 }
                 OutputStream toServer = up.getOutputStream();
                 toServer.write(head);
@@ -175,10 +188,25 @@ public final class FaultInjectingProxy implements AutoCloseable {
         }
     }
 
-    /** Copies the server's responses to the client until either side closes. */
-    private static void pump(Socket from, Socket to) {
+    /** Copies the server's responses to the client until either side closes, or {@code budget} runs out. */
+    private static void pump(Socket from, Socket to, AtomicLong budget) {
         try {
-            from.getInputStream().transferTo(to.getOutputStream());
+            InputStream in = from.getInputStream();
+            OutputStream out = to.getOutputStream();
+            byte[] buffer = new byte[16 << 10];
+            int read;
+            while ((read = in.read(buffer)) >= 0) {
+                long allowed = budget.get();
+                int n = (int) Math.min(read, allowed);
+                out.write(buffer, 0, n);
+                out.flush();
+                if (allowed != Long.MAX_VALUE) {
+                    budget.addAndGet(-n);
+                }
+                if (n < read || budget.get() == 0) {
+                    return; // cut off: the finally closes the client's connection mid-answer
+                }
+            }
         } catch (IOException e) {
             // one side closed
         } finally {

@@ -60,6 +60,7 @@ class S3FaultsTest {
     void healTheProxy() {
         proxy.rule((request, attempt) -> false);
         proxy.delay(0);
+        proxy.cut((request, attempt) -> false, 0);
         proxy.resetCounts();
     }
 
@@ -87,6 +88,34 @@ class S3FaultsTest {
             }
             assertEquals(-1, guest.mismatch(original), "restored memory differs from the pushed memory");
         }
+    }
+
+    @Test
+    void aTransferCutOffPartWayIsResumedFromTheFrameWhereItBroke() throws Exception {
+        Manifest m;
+        try (SnapshotStore direct = SnapshotStore.open("s3://" + BUCKET + "/faults", server.endpoint())) {
+            m = direct.manifest("s");
+        }
+        StoredFrame first = m.frames().get(m.wsFirstFrame()).stored();
+        StoredFrame second = m.frames().get(m.wsFirstFrame() + 1).stored();
+        assertTrue(m.wsFrameCount() >= 2 && second.storedLength() > 4096, "the working set needs two frames, the second over 4 KiB");
+        // The headers (well under 2 KiB) and the first frame get through, then the connection drops inside the second.
+        java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+        proxy.cut((request, attempt) -> isPackRead(request) && once.compareAndSet(false, true), 2048 + first.storedLength());
+        try (SnapshotStore store = throughProxy(); Arena arena = Arena.ofShared();
+             StorePages pages = StorePages.open(store, "s", freshCache())) {
+            MemorySegment original = TestMemory.map(memory, arena);
+            MemorySegment guest = arena.allocate(original.byteSize(), 4096);
+            StorePages.PrefetchResult r = pages.prefetchWorkingSet(new MemoryInstaller(guest), 4);
+            long end = 300 * TestMemory.PAGE;
+            assertEquals(-1, guest.asSlice(0, end).mismatch(original.asSlice(0, end)), "working set restored through a cut transfer differs");
+            assertEquals(2, r.requests(), "the cut request and one resumed request");
+        }
+        List<String> packReads = proxy.attempts().keySet().stream().filter(k -> k.startsWith("GET ") && k.contains("/packs/")).toList();
+        assertEquals(2, packReads.size(), proxy.attempts().toString());
+        assertTrue(packReads.stream().anyMatch(k -> k.endsWith("bytes=" + second.offset() + "-" + (m.frames()
+                        .get(m.wsFirstFrame() + m.wsFrameCount() - 1).stored().end() - 1))),
+                "not resumed from the second frame: " + packReads);
     }
 
     @Test

@@ -195,6 +195,34 @@ abstract class StoreTestCase {
     }
 
     @Test
+    void aCorruptedWorkingSetFrameFailsThePrefetchNamingItAndNoneOfItsBytesIsInstalled() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("slice.mem"), 2048);
+        try (SnapshotStore store = newStore("corrupt-ws")) {
+            Manifest m = pushSlice(store, "s", memory);
+            int frame = m.wsFirstFrame() + 1; // the working set's second frame: the first arrives intact before it
+            String key = store.packKey(m, frame);
+            StoredFrame f = m.frames().get(frame).stored();
+            try (RandomAccessFile file = new RandomAccessFile(objectFile("corrupt-ws", key).toFile(), "rw")) {
+                file.seek(f.offset() + 7);
+                int b = file.read();
+                file.seek(f.offset() + 7);
+                file.write(b ^ 0x01);
+            }
+            long page = firstPageOf(m, frame);
+            try (Arena arena = Arena.ofConfined();
+                 StorePages pages = StorePages.open(store, "s", HostCache.open(temp.resolve("c-ws"), 1 << 30))) {
+                MemorySegment guest = arena.allocate(m.memorySize());
+                pages.startFetching(true); // as a handler does when a VMM connects
+                StoreException e = assertThrows(StoreException.class, () -> pages.prefetchWorkingSet(new MemoryInstaller(guest), 4));
+                assertOneLineNaming(e, key);
+                assertTrue(e.getMessage().contains("does not match its hash"), e.getMessage());
+                assertTrue(guest.asSlice(page * TestMemory.PAGE, TestMemory.PAGE).mismatch(arena.allocate(TestMemory.PAGE)) == -1,
+                        "a page of the corrupt frame reached guest memory");
+            }
+        }
+    }
+
+    @Test
     void aTruncatedOrMissingObjectIsNamed() throws Exception {
         Path memory = TestMemory.slice(temp.resolve("slice.mem"), 2048);
         try (SnapshotStore store = newStore("truncated")) {

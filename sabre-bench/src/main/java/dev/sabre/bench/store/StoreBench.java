@@ -7,11 +7,13 @@ import dev.sabre.e2e.StoreTarget;
 import dev.sabre.e2e.fleet.Rates;
 import dev.sabre.e2e.fleet.S3ProxyProcess;
 import dev.sabre.e2e.fleet.ShapedLink;
-import dev.sabre.handler.SimulatedVmm;
+import dev.sabre.e2e.fleet.VmmDriverProcess;
 import dev.sabre.handler.Strategy;
 import dev.sabre.linux.Memory;
 import dev.sabre.store.SnapshotStore;
 import dev.sabre.store.StoreMaintenance;
+import dev.sabre.store.StoreTrace;
+import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.WorkDir;
 
 import java.io.IOException;
@@ -34,7 +36,7 @@ import java.util.concurrent.Future;
  * The fleet benchmark ({@code sabre bench store}): function snapshots in a store on a real S3 server (S3Proxy
  * as its own process) behind a link of a set bandwidth (a network namespace, a veth pair, {@code tc tbf}), and
  * restores from it through the real page-fault handler (its own process, a cold host cache for each restore)
- * to the VMM-side test driver ({@link SimulatedVmm}), which replays the function's recorded working set in
+ * to the VMM-side test driver (its own process too, {@link VmmDriverProcess}), which replays the function's recorded working set in
  * fault order on one vCPU thread and checks every byte. Against baselines measured in the same run over the
  * same link: downloading the memory file and then letting the VMM map it ({@code file}), and the same
  * reap-compressed restore from the local disk. Bytes are counted on the link, requests by the server.
@@ -50,6 +52,8 @@ public final class StoreBench {
     /** The rate the snapshots are pushed at, before the measured rates. */
     private static final long PUSH_RATE = 10_000_000_000L;
     private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(60);
+    /** Pages a warm-up session touches outside the working set (as e2e's {@link HandlerWarmUp}). */
+    private static final int WARM_UP_PAGES = 256;
 
     /** What one restore fetched and how long its phases took; -1 where a phase does not apply. */
     public record Row(String function, String rate, String variant, int repetition, long linkBytes, long requests,
@@ -146,7 +150,15 @@ public final class StoreBench {
                         for (int k = 0; k < variants.length; k++) {
                             // Each round starts one variant further along, so drift falls on all alike.
                             Variant v = variants[(rep - 1 + k) % variants.length];
-                            Row row = subject.measure(v, rep);
+                            Row row;
+                            try {
+                                row = subject.measure(v, rep);
+                            } catch (VmmException | IOException e) {
+                                // e.g. a handler that killed its VMM (the driver's process): this restore failed, not the run
+                                progress.printf(Locale.ROOT, "%s %s %-22s %d/%d: FAILED: %s%n", fs.function(), Rates.format(rate),
+                                        v.label, rep, config.repetitions(), e.getMessage());
+                                continue;
+                            }
                             rows.add(row);
                             measured.accept(row);
                             progress.printf(Locale.ROOT, "%s %s %-22s %d/%d: %s over the link, %d requests, restore %.1f ms, "
@@ -179,6 +191,7 @@ public final class StoreBench {
         private final S3ProxyProcess server;
         private final ShapedLink link;
         private final long[] touched;
+        private final long[] warmUpPages;
 
         Subject(FunctionSnapshot fs, StoreTarget target) {
             this.fs = fs;
@@ -186,6 +199,7 @@ public final class StoreBench {
             this.server = target.server();
             this.link = target.link();
             this.touched = HandlerWarmUp.workingSetPages(fs);
+            this.warmUpPages = HandlerWarmUp.pages(fs.snapshot().memoryFile(), touched, WARM_UP_PAGES);
         }
 
         Row measure(Variant v, int rep) throws Exception {
@@ -291,38 +305,51 @@ public final class StoreBench {
                     ? HandlerProcess.start(target.reference(fs, strategy), strategy, null, false, false, 0, target.access(cacheRoot))
                     : HandlerProcess.start(fs.snapshot().memoryFile(), strategy,
                             strategy == Strategy.REAP_COMPRESSED ? fs.compressedWorkingSet() : null, false, true, 0);
-            try {
-                HandlerWarmUp.run(handler, fs);
+            try (VmmDriverProcess vmm = VmmDriverProcess.start(fs.snapshot().memoryFile())) {
+                warmUp(handler, vmm);
                 if (coldCache) {
                     StoreTarget.emptyHostCache(cacheRoot);
                 }
-                return replay(handler);
+                return replay(handler, vmm);
             } finally {
                 handler.close();
             }
         }
 
-        /** One VMM restored through {@code handler}: connect, touch the working set in fault order, disconnect. */
-        private Timing replay(HandlerProcess handler) throws Exception {
-            Traffic.Start counting = count();
-            long start = System.nanoTime();
-            long resumed;
-            long done;
-            try (SimulatedVmm vmm = SimulatedVmm.start(handler.socket(), fs.snapshot().memoryFile(), 1)) {
-                resumed = System.nanoTime();
-                SimulatedVmm.TouchResult r = vmm.touch(touched, 1);
-                done = System.nanoTime();
-                if (!r.ok()) {
-                    throw new IOException(fs.function() + " through " + handler + ": page " + r.firstMismatch()
-                            + " differs from " + fs.snapshot().memoryFile());
-                }
+        /**
+         * A warm-up session (as {@link HandlerWarmUp}): pages outside the working set, so the handler meets the
+         * measured restore warm (JIT, store connection), while the working set's frames can still be made uncached.
+         */
+        private void warmUp(HandlerProcess handler, VmmDriverProcess vmm) throws IOException {
+            vmm.restore(handler.socket(), warmUpPages, REPORT_TIMEOUT);
+            if (handler.nextSession(REPORT_TIMEOUT) == null) {
+                throw new IOException(handler + " sent no report of its warm-up session within " + REPORT_TIMEOUT.toSeconds() + " s");
             }
+        }
+
+        /**
+         * One VMM restored through {@code handler} by the driver in its own process: connect, touch the working set
+         * in fault order, disconnect. A handler that kills its VMM kills that process, and this restore fails.
+         */
+        private Timing replay(HandlerProcess handler, VmmDriverProcess vmm) throws Exception {
+            Traffic.Start counting = count();
+            StoreTrace.event("vmm %d connects to %s", vmm.pid(), handler);
+            VmmDriverProcess.Restore r;
+            try {
+                r = vmm.restore(handler.socket(), touched, REPORT_TIMEOUT);
+            } catch (VmmException e) {
+                throw new IOException(fs.function() + " through " + handler + ": " + e.getMessage()
+                        + (handler.isAlive() ? "" : "; " + handler.describeDeath()), e);
+            }
+            StoreTrace.event("vmm %d touched its working set: first answer after %.2f ms", vmm.pid(), (r.resumeNanos() + r.touchNanos()) / 1e6);
             HandlerProcess.SessionStats stats = handler.nextSession(REPORT_TIMEOUT);
             if (stats == null) {
                 throw new IOException(handler + " sent no session report within " + REPORT_TIMEOUT.toSeconds() + " s");
             }
-            return new Timing(stats.restoreMicros(), (resumed - start) / 1000, (done - resumed) / 1000, stats.faults(),
-                    since(counting));
+            // Prefetch from the VMM's connect: the handshake, then the handler's prefetch (which a store restore
+            // starts fetching for at the connect already), so time spent before the session began is not hidden.
+            long prefetchUs = stats.restoreMicros() < 0 ? -1 : r.resumeNanos() / 1000 + stats.restoreMicros();
+            return new Timing(prefetchUs, r.resumeNanos() / 1000, r.touchNanos() / 1000, stats.faults(), since(counting));
         }
 
         /**
@@ -355,13 +382,15 @@ public final class StoreBench {
             String reference = target.reference(fs, strategy);
             try (HandlerProcess first = HandlerProcess.start(reference, strategy, null, false, false, 0, access);
                  HandlerProcess second = HandlerProcess.start(reference, strategy, null, false, false, 0, access);
+                 VmmDriverProcess vmm1 = VmmDriverProcess.start(fs.snapshot().memoryFile());
+                 VmmDriverProcess vmm2 = VmmDriverProcess.start(fs.snapshot().memoryFile());
                  ExecutorService pool = Executors.newFixedThreadPool(2)) {
-                HandlerWarmUp.run(first, fs);
-                HandlerWarmUp.run(second, fs);
+                warmUp(first, vmm1);
+                warmUp(second, vmm2);
                 StoreTarget.emptyHostCache(cache);
                 Traffic.Start counting = count();
-                Future<Timing> a = pool.submit(() -> replay(first));
-                Future<Timing> b = pool.submit(() -> replay(second));
+                Future<Timing> a = pool.submit(() -> replay(first, vmm1));
+                Future<Timing> b = pool.submit(() -> replay(second, vmm2));
                 a.get();
                 b.get();
                 return since(counting);
