@@ -2,6 +2,8 @@ package dev.sabre.oci;
 
 import dev.sabre.linux.FileIo;
 import dev.sabre.linux.LinuxException;
+import dev.sabre.vmm.VmmException;
+import dev.sabre.vmm.WorkDir;
 
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -10,11 +12,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -290,28 +290,10 @@ final class LayerApplier {
 
     /** Deletes a file or tree without following symbolic links; nothing there is fine. */
     static void deleteTree(Path path, String at) {
-        if (attributes(path) == null) {
-            return;
-        }
         try {
-            Files.walkFileTree(path, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                    if (e != null) {
-                        throw e;
-                    }
-                    Files.delete(dir);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            throw new OciException(at + ": cannot delete " + path + ": " + e.getMessage(), e);
+            WorkDir.deleteTree(path);
+        } catch (VmmException e) {
+            throw new OciException(at + ": " + e.getMessage(), e);
         }
     }
 
