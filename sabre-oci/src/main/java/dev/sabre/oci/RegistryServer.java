@@ -5,8 +5,6 @@ import dev.sabre.vmm.WorkDir;
 
 import java.io.IOException;
 import java.net.HttpURLConnection;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,7 +90,7 @@ public final class RegistryServer implements AutoCloseable {
         Path work = WorkDir.create("sabre-registry");
         RegistryServer server = null;
         try {
-            String host = "127.0.0.1:" + freeLoopbackPort();
+            String host = "127.0.0.1:" + ChildProcess.freeLoopbackPort();
             String config = "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
                     + "storage:\n  filesystem:\n    rootdirectory: " + storage + "\n  delete:\n    enabled: true\n"
                     + "http:\n  addr: " + host + "\n" + authConfig;
@@ -121,12 +119,6 @@ public final class RegistryServer implements AutoCloseable {
                 WorkDir.deleteTree(work);
             }
             throw e;
-        }
-    }
-
-    private static int freeLoopbackPort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
         }
     }
 

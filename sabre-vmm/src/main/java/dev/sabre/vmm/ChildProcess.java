@@ -37,6 +37,16 @@ public final class ChildProcess {
         return new ChildProcess(builder.start(), leftovers);
     }
 
+    /**
+     * A loopback port nobody listens on now, for a child server to listen on. Another process may take it before
+     * the child binds it, so callers retry on a failed start.
+     */
+    public static int freeLoopbackPort() throws IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
     public Process process() {
         return process;
     }

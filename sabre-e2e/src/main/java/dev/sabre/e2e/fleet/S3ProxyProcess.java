@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.HttpURLConnection;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -94,7 +93,7 @@ public final class S3ProxyProcess implements AutoCloseable {
         try {
             Files.createDirectories(dataDir.resolve(bucket));
             String host = link == null ? "127.0.0.1" : link.namespaceAddress();
-            int port = link == null ? freeLoopbackPort() : NAMESPACE_PORT;
+            int port = link == null ? ChildProcess.freeLoopbackPort() : NAMESPACE_PORT;
             URI endpoint = URI.create("http://" + host + ":" + port);
             Path properties = work.resolve("s3proxy.properties");
             writeProperties(properties, endpoint, credentials, dataDir.toAbsolutePath());
@@ -152,12 +151,6 @@ public final class S3ProxyProcess implements AutoCloseable {
                 "");
         Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(file, text, StandardOpenOption.WRITE);
-    }
-
-    private static int freeLoopbackPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     private void awaitAnswering() {

@@ -1,5 +1,6 @@
 package dev.sabre.vmm.grpc;
 
+import dev.sabre.vmm.ChildProcess;
 import dev.sabre.vmm.VmmException;
 import io.grpc.CallOptions;
 import io.grpc.ConnectivityState;
@@ -75,8 +76,8 @@ public final class GreeterClient implements AutoCloseable {
             return;
         }
         int closedPort;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            closedPort = s.getLocalPort();
+        try {
+            closedPort = ChildProcess.freeLoopbackPort();
         } catch (java.io.IOException e) {
             return;
         }
