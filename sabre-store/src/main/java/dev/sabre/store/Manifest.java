@@ -170,6 +170,11 @@ public final class Manifest {
         return extents.stream().filter(MapExtent::zero).mapToLong(MapExtent::pageCount).sum();
     }
 
+    /** Frame {@code frame}'s bytes once decoded: its pages. */
+    public long rawBytes(int frame) {
+        return (long) frames.get(frame).stored().pageCount() * pageSize;
+    }
+
     /** Stored bytes of the frames this snapshot uses: what it would take in a store of its own. */
     public long frameBytes() {
         return frames.stream().mapToLong(f -> f.stored().storedLength()).sum();

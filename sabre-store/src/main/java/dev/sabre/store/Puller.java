@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 
 /**
  * Writes a stored snapshot back as a raw memory file: sparse (zero and absent pages are holes), each
@@ -56,7 +57,7 @@ public final class Puller {
                     long base = m.frames().get(range[0]).stored().offset();
                     for (int frame = range[0]; frame < range[1]; frame++) {
                         StoredFrame f = m.frames().get(frame).stored();
-                        MemorySegment decoded = raw.get().asSlice(0, (long) f.pageCount() * m.pageSize());
+                        MemorySegment decoded = raw.get().asSlice(0, m.rawBytes(frame));
                         store.decodeFrame(m, frame, MemorySegment.ofArray(data).asSlice(f.offset() - base, f.storedLength()), decoded);
                         for (Manifest.FrameRun run : byFrame.getOrDefault(frame, List.of())) {
                             long bytes = (long) run.pageCount() * m.pageSize();
@@ -88,7 +89,7 @@ public final class Puller {
     }
 
     static long maxFrameBytes(Manifest m) {
-        return Math.max(1, m.frames().stream().mapToLong(f -> (long) f.stored().pageCount() * m.pageSize()).max().orElse(1));
+        return Math.max(1, IntStream.range(0, m.frames().size()).mapToLong(m::rawBytes).max().orElse(1));
     }
 
     static void await(Future<?> work) throws IOException {

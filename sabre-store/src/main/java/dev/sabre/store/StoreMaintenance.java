@@ -197,7 +197,7 @@ public final class StoreMaintenance {
                 long checked = 0;
                 for (int f = 0; f < m.frames().size(); f++) {
                     byte[] stored = store.fetchFrame(m, f);
-                    store.decodeFrame(m, f, MemorySegment.ofArray(stored), raw.asSlice(0, (long) m.frames().get(f).stored().pageCount() * m.pageSize()));
+                    store.decodeFrame(m, f, MemorySegment.ofArray(stored), raw.asSlice(0, m.rawBytes(f)));
                     bytes += stored.length;
                     progress.update("verify " + n, checked += stored.length, frameBytes);
                 }

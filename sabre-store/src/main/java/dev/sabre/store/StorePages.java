@@ -59,7 +59,7 @@ public final class StorePages implements PageSource {
         this.decoded = new DecodedFrames(store.location() + "/" + name, new DecodedFrames.Decoder() {
             @Override
             public long frameBytes(int frame) {
-                return (long) manifest.frames().get(frame).stored().pageCount() * manifest.pageSize();
+                return manifest.rawBytes(frame);
             }
 
             @Override
@@ -453,7 +453,7 @@ public final class StorePages implements PageSource {
 
         @Override
         public long frameBytes(int frame) {
-            return (long) manifest.frames().get(frame).stored().pageCount() * manifest.pageSize();
+            return manifest.rawBytes(frame);
         }
 
         @Override
