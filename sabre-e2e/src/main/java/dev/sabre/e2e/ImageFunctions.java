@@ -79,8 +79,7 @@ public final class ImageFunctions implements AutoCloseable {
         String name = imageName(function);
         FunctionImage definition = new FunctionImage(reference.text(), false);
         progress.step(name + ": defined as " + reference + "; pulling it and building its guest images");
-        orchestrator.images().build(catalog.imageFunction(name, definition));
-        catalog.define(name, definition);
+        orchestrator.images().define(name, definition);
         return name;
     }
 

@@ -46,11 +46,7 @@ public final class VmBuildCommand implements Callable<Integer> {
         Orchestrator orchestrator = vm.orchestrator();
         GuestImage built;
         if (image != null) {
-            // Recorded only once it has built: a reference that does not pull defines nothing.
-            FunctionImage definition = new FunctionImage(image, insecureRegistry, authFile);
-            var catalog = orchestrator.images().catalog();
-            built = orchestrator.images().build(catalog.imageFunction(function, definition));
-            catalog.define(function, definition);
+            built = orchestrator.images().define(function, new FunctionImage(image, insecureRegistry, authFile));
         } else if (insecureRegistry || authFile != null) {
             throw new IllegalArgumentException((insecureRegistry ? "--insecure-registry" : "--authfile") + " goes with --image");
         } else {

@@ -49,4 +49,14 @@ public final class ImageBuilder {
                 .add(rootfs.getFileName().toString()).hex();
         return new GuestImage(function, kernel.vmlinux(), initramfs, rootfs, id);
     }
+
+    /**
+     * Defines the function {@code name} as the container image {@code definition} and builds its images; the
+     * definition is recorded in the catalog only once they built, so a reference that does not pull defines nothing.
+     */
+    public GuestImage define(String name, FunctionImage definition) {
+        GuestImage built = build(catalog.imageFunction(name, definition));
+        catalog.define(name, definition);
+        return built;
+    }
 }
