@@ -227,6 +227,31 @@ public final class HostCache {
         return Files.exists(entry(HexFormat.of().formatHex(sha256)));
     }
 
+    /**
+     * Claims frame {@code sha256} for a fetch the caller makes outside {@link #get} (a streamed range): null when the
+     * frame is cached or already on its way into this process, else a future the caller must complete (with the
+     * checked bytes or the failure) and then {@link #release}. Until then {@link #get} and {@link #arriving} hand that
+     * future to everyone in this process who needs the frame, whichever snapshot they restore, so none fetches it again.
+     */
+    public CompletableFuture<byte[]> claim(byte[] sha256) {
+        String hex = HexFormat.of().formatHex(sha256);
+        if (Files.exists(entry(hex))) {
+            return null;
+        }
+        CompletableFuture<byte[]> mine = new CompletableFuture<>();
+        return inFlight.putIfAbsent(hex, mine) == null ? mine : null;
+    }
+
+    /** Ends a {@link #claim}, once its frame is cached (or its fetch failed). */
+    public void release(byte[] sha256, CompletableFuture<byte[]> claim) {
+        inFlight.remove(HexFormat.of().formatHex(sha256), claim);
+    }
+
+    /** The fetch of frame {@code sha256} under way in this process ({@link #get} or a {@link #claim}), or null. */
+    public CompletableFuture<byte[]> arriving(byte[] sha256) {
+        return inFlight.get(HexFormat.of().formatHex(sha256));
+    }
+
     private byte[] fetchOnce(String hex, byte[] sha256, Loader loader) throws IOException {
         return locked(sha256, () -> {
             byte[] cached = read(hex, sha256); // another process may have fetched it while we waited

@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.stream.IntStream;
@@ -40,12 +39,6 @@ public final class StorePages implements PageSource {
     private final boolean ownsStore;
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
-    /**
-     * Frames on their way from the store into this process, by frame: whoever needs one (a fault, a chunk of the
-     * restore engine) waits for it here rather than fetching it a second time. An entry is removed once its frame
-     * is in the host cache, or its transfer failed.
-     */
-    private final ConcurrentHashMap<Integer, CompletableFuture<byte[]>> arriving = new ConcurrentHashMap<>();
     /** The restore plans, worked out once per source: [0] every page, [1] the working set. */
     private final AtomicReferenceArray<Planned> plans = new AtomicReferenceArray<>(2);
     private final DecodedFrames decoded;
@@ -131,7 +124,7 @@ public final class StorePages implements PageSource {
 
     /** {@link #stored(int)}, adding the bytes fetched from the store (not the cache) to {@code fetchedHere}. */
     private byte[] stored(int frame, AtomicLong fetchedHere) throws IOException {
-        CompletableFuture<byte[]> coming = arriving.get(frame);
+        CompletableFuture<byte[]> coming = cache.arriving(sha256(frame)); // a streamed range, maybe another restore's
         if (coming != null) {
             long start = System.nanoTime();
             try {
@@ -284,11 +277,8 @@ public final class StorePages implements PageSource {
         List<Integer> claimed = new ArrayList<>();
         Map<Integer, CompletableFuture<byte[]>> mine = new HashMap<>();
         for (int f = first; f < end; f++) {
-            if (arriving.containsKey(f) || cache.contains(sha256(f))) {
-                continue;
-            }
-            CompletableFuture<byte[]> coming = new CompletableFuture<>();
-            if (arriving.putIfAbsent(f, coming) == null) {
+            CompletableFuture<byte[]> coming = cache.claim(sha256(f));
+            if (coming != null) {
                 claimed.add(f);
                 mine.put(f, coming);
             }
@@ -344,10 +334,12 @@ public final class StorePages implements PageSource {
                 return null;
             });
         } catch (Throwable t) {
-            claimed.values().forEach(c -> c.completeExceptionally(t));
+            for (int f = first; f < end; f++) {
+                claimed.get(f).completeExceptionally(t);
+            }
         } finally {
             for (int f = first; f < end; f++) {
-                arriving.remove(f, claimed.get(f));
+                cache.release(sha256(f), claimed.get(f));
             }
         }
     }
