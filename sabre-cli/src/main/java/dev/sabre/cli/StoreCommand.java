@@ -10,6 +10,7 @@ import dev.sabre.store.Manifest;
 import dev.sabre.store.PageInput;
 import dev.sabre.store.Puller;
 import dev.sabre.store.Pusher;
+import dev.sabre.store.SnapshotDisk;
 import dev.sabre.store.SnapshotStore;
 import dev.sabre.store.StoreLayout;
 import dev.sabre.store.StoreMaintenance;
@@ -78,6 +79,10 @@ public final class StoreCommand implements Runnable {
         @Option(names = "--diff", description = "IN is a sparse Diff file: holes are pages absent from the snapshot.")
         boolean diff;
 
+        @Option(names = "--disk", paramLabel = "IMAGE", description = "The VM's root file system image: pages outside the working set that are "
+                + "blocks of it, and not in the store yet, stay there (disk frames); restores and pulls then need the image (STORE.md).")
+        Path disk;
+
         @Option(names = "--level", paramLabel = "N", description = "zstd level of every frame (default 9, the working set's 19; see STORE.md for why).")
         Integer level;
 
@@ -110,13 +115,18 @@ public final class StoreCommand implements Runnable {
             if (raw) {
                 options = options.raw();
             }
-            try (SnapshotStore store = endpoint.open(ref.store()); PageInput input = PageInput.open(in, diff)) {
-                Pusher.Result r = Pusher.push(store, input, workingSet, ref.name(), options, new ProgressBar(System.err));
+            try (SnapshotStore store = endpoint.open(ref.store()); PageInput input = PageInput.open(in, diff);
+                 SnapshotDisk image = disk == null ? null : SnapshotDisk.open(disk)) {
+                Pusher.Result r = Pusher.push(store, input, workingSet, image, ref.name(), options, new ProgressBar(System.err));
                 long memory = input.memorySize();
                 System.out.printf("pushed %s (%s) as %s in %s (%s): manifest %s%n", in, Units.bytes(memory), ref,
                         Units.nanos(r.nanos()), Units.rate(memory, r.nanos()), r.manifest().substring(0, 16));
                 System.out.printf("  pages: %d present, %d zero, %d in the working set, %d new, %d already in the store, %d duplicates%n",
                         r.presentPages(), r.zeroPages(), r.workingSetPages(), r.newPages(), r.pagesFoundInStore(), r.duplicatePages());
+                if (image != null) {
+                    System.out.printf("  %d pages (%s) left in %s as disk frames%n", r.pagesOnDisk(),
+                            Units.bytes(r.pagesOnDisk() * input.pageSize()), disk);
+                }
                 System.out.printf("  wrote %s in %d objects; fetched %s of pack indexes (the rest from the host cache); hashing took %s,"
                         + " compressing and writing %s%n", Units.bytes(r.bytesWritten()), r.objectsWritten(),
                         Units.bytes(r.indexBytesFetched()), Units.nanos(r.hashNanos()), Units.nanos(r.nanos() - r.hashNanos()));
@@ -154,6 +164,9 @@ public final class StoreCommand implements Runnable {
         @Option(names = {"-f", "--force"}, description = "Overwrite OUT if it exists.")
         boolean force;
 
+        @Option(names = "--disk", paramLabel = "IMAGE", description = "The VM's root file system image, for a snapshot pushed with --disk.")
+        Path disk;
+
         @Mixin
         Endpoint endpoint;
 
@@ -163,8 +176,8 @@ public final class StoreCommand implements Runnable {
                 throw new IllegalArgumentException(out + " exists; pass --force to overwrite it");
             }
             SnapshotStore.Ref ref = SnapshotStore.Ref.parse(source);
-            try (SnapshotStore store = endpoint.open(ref.store())) {
-                Puller.Result r = Puller.pull(store, ref.name(), out, parallel, new ProgressBar(System.err));
+            try (SnapshotStore store = endpoint.open(ref.store()); SnapshotDisk image = disk == null ? null : SnapshotDisk.open(disk)) {
+                Puller.Result r = Puller.pull(store, ref.name(), image, out, parallel, new ProgressBar(System.err));
                 System.out.printf("pulled %s into %s: %s of memory, %s of pages written, %s fetched in %d requests, in %s (%s)%n",
                         ref, out, Units.bytes(r.memoryBytes()), Units.bytes(r.pageBytesWritten()), Units.bytes(r.fetchedBytes()),
                         r.requests(), Units.nanos(r.nanos()), Units.rate(r.memoryBytes(), r.nanos()));

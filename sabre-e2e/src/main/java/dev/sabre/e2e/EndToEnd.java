@@ -173,9 +173,10 @@ public final class EndToEnd {
                 }
                 snapshots.add(fs);
                 if (options.store() != null) {
-                    options.store().push(fs, Strategy.REAP_COMPRESSED);
+                    Path disk = orchestrator.build(function).rootfs();
+                    options.store().push(fs, Strategy.REAP_COMPRESSED, disk);
                     if (options.strategies().contains(Strategy.REAP)) {
-                        options.store().push(fs, Strategy.REAP);
+                        options.store().push(fs, Strategy.REAP, disk);
                     }
                 }
                 List<Measurement> measured;

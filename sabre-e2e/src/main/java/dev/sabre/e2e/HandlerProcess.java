@@ -81,14 +81,15 @@ public final class HandlerProcess implements AutoCloseable {
      * the environment, never on the command line), and the cache root the handler runs with ($SABRE_CACHE: its host
      * cache is ROOT/store; null: the default).
      */
-    public record StoreAccess(URI endpoint, Map<String, String> environment, Path cacheRoot) {
+    /** How a handler reaches a store: endpoint, environment, host cache root, and the VM's disk image (or null). */
+    public record StoreAccess(URI endpoint, Map<String, String> environment, Path cacheRoot, Path disk) {
         public StoreAccess {
             environment = Map.copyOf(environment);
         }
 
         @Override
         public String toString() {
-            return "StoreAccess[endpoint=" + endpoint + ", cache root=" + cacheRoot + "]"; // the environment holds secrets
+            return "StoreAccess[endpoint=" + endpoint + ", cache root=" + cacheRoot + ", disk=" + disk + "]"; // the environment holds secrets
         }
     }
 
@@ -123,6 +124,9 @@ public final class HandlerProcess implements AutoCloseable {
         cmd.addAll(List.of("--socket", socket.toString(), "--snapshot", snapshot, "--strategy", strategy.label(), "--json"));
         if (store != null && store.endpoint() != null) {
             cmd.addAll(List.of("--endpoint", store.endpoint().toString()));
+        }
+        if (store != null && store.disk() != null) {
+            cmd.addAll(List.of("--disk", store.disk().toAbsolutePath().toString()));
         }
         if (workingSet != null) {
             cmd.addAll(List.of("--ws", workingSet.toAbsolutePath().toString()));

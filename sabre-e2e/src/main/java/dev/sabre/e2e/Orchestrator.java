@@ -322,7 +322,7 @@ public final class Orchestrator {
             try {
                 Path memory = dir.resolve(fs.snapshot().memoryFile().getFileName());
                 long start = System.nanoTime();
-                store.pull(fs, memory);
+                store.pull(fs, memory, spec.image().rootfs());
                 long pullMicros = (System.nanoTime() - start) / 1000;
                 Snapshot s = fs.snapshot();
                 Snapshot pulled = new Snapshot(s.function(), s.vmm(), s.memoryBytes(), s.imageId(), s.stateFile(), memory);
@@ -403,7 +403,8 @@ public final class Orchestrator {
         if (!strategy.servedByHandler()) {
             return null;
         }
-        return HandlerProcess.start(store.reference(fs, strategy), strategy, null, false, false, handlerThreads, store.access(cacheRoot));
+        return HandlerProcess.start(store.reference(fs, strategy), strategy, null, false, false, handlerThreads,
+                store.access(cacheRoot, spec(fs.function()).image().rootfs()));
     }
 
     /**

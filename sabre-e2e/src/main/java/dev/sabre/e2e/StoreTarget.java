@@ -9,6 +9,7 @@ import dev.sabre.handler.Strategy;
 import dev.sabre.store.PageInput;
 import dev.sabre.store.Puller;
 import dev.sabre.store.Pusher;
+import dev.sabre.store.SnapshotDisk;
 import dev.sabre.store.SnapshotStore;
 import dev.sabre.vmm.StepLog;
 import dev.sabre.vmm.VmmException;
@@ -29,7 +30,9 @@ import java.util.Map;
  * STORE naming the bucket and prefix on it. A function's snapshot is stored as {@code FUNCTION-<MiB>M} (its
  * memory and recorded working set, compressed; the VMM's device state stays in the host's snapshot cache), and
  * for REAP also as {@code FUNCTION-<MiB>M.raw} (the same pages uncompressed, {@code store push --raw}). Restores
- * read it through a host cache of their own ({@link #freshCacheRoot}), so each one starts cold.
+ * read it through a host cache of their own ({@link #freshCacheRoot}), so each one starts cold. Given the
+ * function's root file system image, a push leaves the pages that are blocks of it there (disk frames, STORE.md),
+ * and restores and pulls read them from it, as a host that runs the VM holds that image anyway.
  */
 public final class StoreTarget implements AutoCloseable {
     private static final String RAW_SUFFIX = ".raw";
@@ -121,26 +124,32 @@ public final class StoreTarget implements AutoCloseable {
      * Pushes the snapshot's memory and its working set (when recorded) as {@code as} restores it: uncompressed for
      * {@code reap} (REAP's raw working set and memory), compressed for every other strategy ({@link #name}).
      */
-    public void push(FunctionSnapshot fs, Strategy as) {
+    public Pusher.Result push(FunctionSnapshot fs, Strategy as, Path disk) {
         String reference = reference(fs, as);
         progress.step(fs.function() + ": pushing memory" + (fs.hasWorkingSet() ? " and working set" : "")
                 + (as == Strategy.REAP ? " raw" : "") + " to " + reference);
         try (SnapshotStore store = SnapshotStore.open(location, endpoint);
-             PageInput in = PageInput.open(fs.snapshot().memoryFile(), false)) {
+             PageInput in = PageInput.open(fs.snapshot().memoryFile(), false);
+             SnapshotDisk image = disk == null ? null : SnapshotDisk.open(disk)) {
             Pusher.Options options = as == Strategy.REAP ? Pusher.Options.defaults().raw() : Pusher.Options.defaults();
-            Pusher.Result r = Pusher.push(store, in, fs.hasWorkingSet() ? workingSet(fs) : List.of(), name(fs, as),
+            Pusher.Result r = Pusher.push(store, in, fs.hasWorkingSet() ? workingSet(fs) : List.of(), image, name(fs, as),
                     options, Progress.NONE);
-            progress.step(String.format(Locale.ROOT, "%s: pushed (%d new pages of %d present)", fs.function(),
-                    r.newPages(), r.presentPages()));
+            progress.step(String.format(Locale.ROOT, "%s: pushed (%d new pages of %d present%s)", fs.function(),
+                    r.newPages(), r.presentPages(), image == null ? "" : ", " + r.pagesOnDisk() + " left on its disk image"));
+            return r;
         } catch (IOException e) {
             throw new VmmException("cannot push " + fs.function() + " to " + reference + ": " + e.getMessage(), e);
         }
     }
 
-    /** Writes the stored memory back into {@code out} (sparse), as a platform without lazy restores downloads it. */
-    public void pull(FunctionSnapshot fs, Path out) {
-        try (SnapshotStore store = SnapshotStore.open(location, endpoint)) {
-            Puller.pull(store, name(fs, Strategy.FILE), out, 8, Progress.NONE);
+    /**
+     * Writes the stored memory back into {@code out} (sparse), as a platform without lazy restores downloads it;
+     * disk frames come from {@code disk}, the function's root file system image (null when pushed without one).
+     */
+    public void pull(FunctionSnapshot fs, Path out, Path disk) {
+        try (SnapshotStore store = SnapshotStore.open(location, endpoint);
+             SnapshotDisk image = disk == null ? null : SnapshotDisk.open(disk)) {
+            Puller.pull(store, name(fs, Strategy.FILE), image, out, 8, Progress.NONE);
         } catch (IOException e) {
             throw new VmmException("cannot pull " + reference(fs, Strategy.FILE) + ": " + e.getMessage(), e);
         }
@@ -153,9 +162,12 @@ public final class StoreTarget implements AutoCloseable {
         }
     }
 
-    /** How a handler reaches the store, with its host cache under {@code cacheRoot}. */
-    public HandlerProcess.StoreAccess access(Path cacheRoot) {
-        return new HandlerProcess.StoreAccess(endpoint, environment, cacheRoot);
+    /**
+     * How a handler reaches the store, with its host cache under {@code cacheRoot} and the function's root file
+     * system image {@code disk} (null when pushed without one).
+     */
+    public HandlerProcess.StoreAccess access(Path cacheRoot, Path disk) {
+        return new HandlerProcess.StoreAccess(endpoint, environment, cacheRoot, disk);
     }
 
     /** A new, empty cache root for a handler ({@code ROOT/store} becomes its host cache); the caller removes it. */

@@ -94,6 +94,29 @@ class EndToEndTest {
         assertEquals(snapshot.reply(), FunctionSnapshot.load(snapshot.dir()).reply());
     }
 
+    /**
+     * A store that left the guest's page-cache pages on the function's real root file system image (STORE.md, "Disk
+     * frames"): restored from it, fibonacci answers right, with those pages read from the image on faults (lazy),
+     * with the working set prefetched from the store (reap-compressed), and pulled back whole (file).
+     */
+    @ParameterizedTest
+    @EnumSource(value = Strategy.class, names = {"FILE", "LAZY", "REAP_COMPRESSED"})
+    void restoresFromAStoreThatLeftPageCachePagesOnTheRootfs(Strategy strategy) {
+        Measurement m;
+        try (StoreTarget store = StoreTarget.open(snapshots.resolve("store").toString(), null, 0, StepLog.stderr())) {
+            synchronized (EndToEndTest.class) {
+                if (pushedWithDisk == null) {
+                    pushedWithDisk = store.push(snapshot, Strategy.REAP_COMPRESSED, orchestrator.build("fibonacci").rootfs());
+                }
+            }
+            assertTrue(pushedWithDisk.pagesOnDisk() > 1000, pushedWithDisk.pagesOnDisk() + " pages left on the rootfs");
+            m = orchestrator.restoreOnceFromStore("fibonacci", snapshot, strategy, store);
+        }
+        assertEquals(FIB_10, m.reply(), strategy.label());
+    }
+
+    private static dev.sabre.store.Pusher.Result pushedWithDisk;
+
     @ParameterizedTest
     @EnumSource(Strategy.class)
     void everyStrategyRestoresAWorkingFunction(Strategy strategy) {

@@ -39,14 +39,14 @@ class StoreTargetTest {
         Orchestrator.pack(memory, fs.compressedWorkingSet(), PackOptions.workingSet(ws, CodecId.ZSTD, 0));
 
         try (StoreTarget store = StoreTarget.open(dir.resolve("store").toString(), null, 0, StepLog.silent())) {
-            store.push(fs, Strategy.REAP_COMPRESSED);
-            store.push(fs, Strategy.REAP);
+            store.push(fs, Strategy.REAP_COMPRESSED, null);
+            store.push(fs, Strategy.REAP, null);
             long[] pages = HandlerWarmUp.workingSetPages(fs);
             assertEquals(900, pages.length);
             for (Strategy s : List.of(Strategy.LAZY, Strategy.REAP, Strategy.REAP_COMPRESSED)) {
                 Path cacheRoot = StoreTarget.freshCacheRoot();
                 try (HandlerProcess handler = HandlerProcess.start(store.reference(fs, s), s, null, false, false, 0,
-                        store.access(cacheRoot))) {
+                        store.access(cacheRoot, null))) {
                     HandlerWarmUp.run(handler, fs);
                     assertTrue(entries(cacheRoot) > 0, s + ": the warm-up filled the host cache");
                     StoreTarget.emptyHostCache(cacheRoot);
@@ -60,7 +60,7 @@ class StoreTargetTest {
                 }
             }
             Path pulled = dir.resolve("pulled.mem");
-            store.pull(fs, pulled);
+            store.pull(fs, pulled, null);
             assertEquals(-1, Files.mismatch(memory, pulled), "pulled byte for byte");
         }
     }

@@ -35,7 +35,8 @@ final class MemorySources implements AutoCloseable {
      */
     static MemorySources open(Path memoryFile, Path workingSetFile, HandlerConfig config) throws IOException {
         PageSource memory = config.store() != null
-                ? StoreSnapshots.open(config.store(), config.storeEndpoint(), StoreSnapshots.cache(config.storeCache()))
+                ? StoreSnapshots.open(config.store(), config.storeEndpoint(), StoreSnapshots.cache(config.storeCache()),
+                        config.storeDisk())
                 : PageSource.open(memoryFile);
         if (config.store() != null) {
             memoryFile = null;

@@ -10,7 +10,9 @@ import dev.sabre.format.SnapshotReader;
 import dev.sabre.format.Progress;
 import dev.sabre.store.PageInput;
 import dev.sabre.store.Pusher;
+import dev.sabre.store.SnapshotDisk;
 import dev.sabre.store.SnapshotStore;
+import dev.sabre.store.TestDisk;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -174,6 +176,29 @@ abstract class StoreRestoreTestCase {
     void sabreAndEagerAlsoRestoreARawSnapshot() throws Exception {
         restoreAndCheckEveryPage(config(Strategy.SABRE, RAW), (report, log) -> assertNotNull(report.restore()));
         restoreAndCheckEveryPage(config(Strategy.EAGER, RAW), (report, log) -> assertNotNull(report.restore()));
+    }
+
+    /**
+     * The memory pushed with a disk image that holds some of its pages as blocks (STORE.md, "Disk frames"): every
+     * strategy reads those from the image and the rest from the store, every byte checked.
+     */
+    @Test
+    void everyStrategyReadsDiskFramesFromTheDiskImage() throws Exception {
+        String location = store() + "-disk";
+        Path disk = TestDisk.image(TestSnapshots.memory(), dir.resolve("rootfs.img"), 2000, 30000, 3);
+        try (SnapshotStore s = SnapshotStore.open(location, endpoint()); PageInput in = PageInput.open(TestSnapshots.memory(), false);
+             SnapshotDisk image = SnapshotDisk.open(disk)) {
+            Pusher.Result r = Pusher.push(s, in, WORKING_SET, image, COMPRESSED, Pusher.Options.defaults(), Progress.NONE);
+            assertTrue(r.pagesOnDisk() > 1000, r.pagesOnDisk() + " pages left on the image");
+        }
+        for (Strategy strategy : List.of(Strategy.LAZY, Strategy.EAGER, Strategy.SABRE, Strategy.REAP_COMPRESSED)) {
+            HandlerConfig config = HandlerConfig.of(dir.resolve("uffd.sock"), null, strategy).withStore(location + "/" + COMPRESSED, endpoint())
+                    .withStoreCache(dir.resolve("cache-" + ++caches)).withStoreDisk(disk);
+            restoreAndCheckEveryPage(config, (report, log) -> { });
+        }
+        var missing = assertThrows(IOException.class, () -> PageFaultHandler.start(HandlerConfig.of(dir.resolve("uffd.sock"), null,
+                Strategy.LAZY).withStore(location + "/" + COMPRESSED, endpoint()).withStoreCache(dir.resolve("cache-" + ++caches))));
+        assertTrue(missing.getMessage().contains("--disk"), missing.getMessage());
     }
 
     @Test

@@ -22,7 +22,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -153,7 +152,7 @@ public final class HostCache {
         CompletableFuture<byte[]> mine = new CompletableFuture<>();
         CompletableFuture<byte[]> running = inFlight.putIfAbsent(hex, mine);
         if (running != null) {
-            return await(running);
+            return Futures.get(running);
         }
         try {
             byte[] bytes = fetchOnce(hex, sha256, loader);
@@ -391,19 +390,5 @@ public final class HostCache {
             }
         }
         return found;
-    }
-
-    private static byte[] await(CompletableFuture<byte[]> running) throws IOException {
-        try {
-            return running.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting for a cache fetch", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
     }
 }

@@ -10,19 +10,31 @@ import java.util.List;
  * One snapshot in a store (STORE.md, "Manifest"): the memory's shape, the packs it uses, the frames
  * of those packs that hold its pages, its page map onto those frames' slots, and its working set, which
  * lies in consecutive frames of one pack so a restore fetches it with a few large ranged requests.
- * Everything a restore needs is here; pack indexes are for pushes only.
+ * Everything a restore needs is here; pack indexes are for pushes only. A manifest of version 2 may also
+ * name frames of the snapshot's disk ({@link #DISK}): pages the guest had read from its root file system,
+ * kept there rather than in the store, because every host that restores the VM holds that image anyway.
  */
 public final class Manifest {
     /** The bytes {@code SABREMAN}. */
     static final long MAGIC = Wire.magic("SABREMAN");
+    /** Version 1, or 2 when some frame is on the snapshot's disk (a version-1 reader refuses those). */
     static final int VERSION = 1;
+    static final int VERSION_WITH_DISK = 2;
+    /** The pack number of a frame that lies in the snapshot's disk image, not in a pack of the store. */
+    public static final int DISK = -1;
     static final int HEADER_BYTES = 64;
 
     public record PackRef(String pack, String index) {
     }
 
-    /** A frame of pack {@code pack} (an index into {@link #packs()}). */
+    /**
+     * A frame of pack {@code pack} (an index into {@link #packs()}), or of the snapshot's disk ({@link #DISK}):
+     * then {@code stored} gives its raw pages' byte offset in the disk image and their SHA-256.
+     */
     public record Frame(int pack, StoredFrame stored) {
+        public boolean onDisk() {
+            return pack == DISK;
+        }
     }
 
     /** Pages {@code firstPage ..} are zero, or are global slots {@code slot ..} (slots number the frames' pages in frame order). */
@@ -175,9 +187,24 @@ public final class Manifest {
         return (long) frames.get(frame).stored().pageCount() * pageSize;
     }
 
-    /** Stored bytes of the frames this snapshot uses: what it would take in a store of its own. */
+    /** Stored bytes of the frames this snapshot uses in the store (not on its disk): what it would take in a store of its own. */
     public long frameBytes() {
-        return frames.stream().mapToLong(f -> f.stored().storedLength()).sum();
+        return frames.stream().filter(f -> !f.onDisk()).mapToLong(f -> f.stored().storedLength()).sum();
+    }
+
+    /** Whether some of this snapshot's pages are read from its disk image, which a restore or pull must then be given. */
+    public boolean needsDisk() {
+        return frames.stream().anyMatch(Frame::onDisk);
+    }
+
+    /** Bytes of the disk image this snapshot's disk frames read: the image must be at least this long. */
+    public long diskBytesNeeded() {
+        return frames.stream().filter(Frame::onDisk).mapToLong(f -> f.stored().end()).max().orElse(0);
+    }
+
+    /** Pages read from the disk image rather than the store. */
+    public long diskPages() {
+        return frames.stream().filter(Frame::onDisk).mapToLong(f -> f.stored().pageCount()).sum();
     }
 
     /** Pages {@code firstPage ..} are slots {@code slot ..} of frame {@code frame} (slots within that frame). */
@@ -211,7 +238,7 @@ public final class Manifest {
     }
 
     byte[] encode() {
-        Wire.Writer w = new Wire.Writer().u64(MAGIC).u32(VERSION).u32(pageSize).u64(memorySize).u32(codec.wireId()).u32(level)
+        Wire.Writer w = new Wire.Writer().u64(MAGIC).u32(needsDisk() ? VERSION_WITH_DISK : VERSION).u32(pageSize).u64(memorySize).u32(codec.wireId()).u32(level)
                 .u64(createdMillis).u32(packs.size()).u32(frames.size()).u32(extents.size()).u32(workingSet.size())
                 .u32(wsFirstFrame).u32(wsFrameCount);
         for (PackRef p : packs) {
@@ -237,8 +264,9 @@ public final class Manifest {
             throw r.corrupt("not a snapshot manifest (wrong magic)");
         }
         int version = r.u32();
-        if (version != VERSION) {
-            throw r.corrupt("manifest version " + version + " is not supported (this reader knows " + VERSION + ")");
+        if (version != VERSION && version != VERSION_WITH_DISK) {
+            throw r.corrupt("manifest version " + version + " is not supported (this reader knows " + VERSION + " and "
+                    + VERSION_WITH_DISK + ")");
         }
         int pageSize = checkPageSize(r, r.u32());
         long memorySize = r.u64();
@@ -262,10 +290,15 @@ public final class Manifest {
         List<Frame> frames = new ArrayList<>(r.count(frameCount, 4 + StoredFrame.BYTES, "frame count"));
         for (long i = 0; i < frameCount; i++) {
             int pack = r.u32();
-            if (Integer.toUnsignedLong(pack) >= packCount) {
+            boolean onDisk = pack == DISK && version == VERSION_WITH_DISK;
+            if (!onDisk && Integer.toUnsignedLong(pack) >= packCount) {
                 throw r.corrupt("frame " + i + ": pack " + Integer.toUnsignedString(pack) + " is not below the pack count " + packCount);
             }
-            frames.add(new Frame(pack, StoredFrame.read(r, "frame " + i, pageSize, PackIndex.MAX_FRAME_PAGES)));
+            StoredFrame stored = StoredFrame.read(r, "frame " + i, pageSize, PackIndex.MAX_FRAME_PAGES);
+            if (onDisk && (stored.compressed() || stored.offset() % pageSize != 0)) {
+                throw r.corrupt("frame " + i + ": a disk frame must be raw pages at a page-aligned offset");
+            }
+            frames.add(new Frame(pack, stored));
         }
         long slots = frames.stream().mapToLong(f -> f.stored().pageCount()).sum();
         List<MapExtent> extents = new ArrayList<>(r.count(extentCount, 24, "extent count"));
@@ -298,6 +331,11 @@ public final class Manifest {
         r.end();
         if (wsFirst + wsFrames > frameCount || (wsFrames > 0 && ws.isEmpty())) {
             throw r.corrupt("working-set frames " + wsFirst + "+" + wsFrames + " do not fit the " + frameCount + " frames and " + ws.size() + " runs");
+        }
+        for (long i = wsFirst; i < wsFirst + wsFrames; i++) {
+            if (frames.get((int) i).onDisk()) {
+                throw r.corrupt("working-set frame " + i + " is on the disk: a working set is stored in a pack");
+            }
         }
         for (long i = wsFirst + 1; i < wsFirst + wsFrames; i++) {
             Frame prev = frames.get((int) i - 1);

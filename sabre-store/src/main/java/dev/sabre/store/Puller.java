@@ -11,7 +11,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -22,7 +21,7 @@ import java.util.stream.IntStream;
  * Writes a stored snapshot back as a raw memory file: sparse (zero and absent pages are holes), each
  * frame fetched with one ranged request, checked, decoded once and its pages written where they go, by
  * several threads at once. The file is written under a temporary name, synced and renamed, so OUT is
- * either complete or absent.
+ * either complete or absent. Disk frames are read from the VM's disk image, checked the same way.
  */
 public final class Puller {
     public record Result(long memoryBytes, long pageBytesWritten, long fetchedBytes, long requests, long nanos) {
@@ -32,8 +31,21 @@ public final class Puller {
     }
 
     public static Result pull(SnapshotStore store, String name, Path out, int threads, Progress progress) throws IOException {
+        return pull(store, name, null, out, threads, progress);
+    }
+
+    /** {@link #pull}, reading the snapshot's disk frames from {@code disk} (null when it has none). */
+    public static Result pull(SnapshotStore store, String name, SnapshotDisk disk, Path out, int threads, Progress progress)
+            throws IOException {
         long start = System.nanoTime();
         Manifest m = store.manifest(name);
+        if (m.needsDisk() && disk == null) {
+            throw new StoreException(store.location() + "/" + name + " keeps " + m.diskPages() + " of its pages in its VM's disk image, "
+                    + "not in the store: give that image (--disk)");
+        }
+        if (disk != null) {
+            disk.checkFits(m, store.location() + "/" + name);
+        }
         Map<Integer, List<Manifest.FrameRun>> byFrame = m.pagesByFrame();
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
@@ -50,30 +62,44 @@ public final class Puller {
             List<Future<?>> work = new ArrayList<>();
             List<int[]> ranges = SnapshotStore.ranges(m, byFrame.keySet());
             requests = ranges.size();
+            // Writes frame's pages where they go, from its stored bytes at data[from ..].
+            interface FrameWriter {
+                void write(int frame, byte[] data, long from) throws IOException;
+            }
+            FrameWriter writer = (frame, data, from) -> {
+                MemorySegment decoded = raw.get().asSlice(0, m.rawBytes(frame));
+                store.decodeFrame(m, frame, MemorySegment.ofArray(data).asSlice(from, m.frames().get(frame).stored().storedLength()), decoded);
+                for (Manifest.FrameRun run : byFrame.getOrDefault(frame, List.of())) {
+                    long bytes = (long) run.pageCount() * m.pageSize();
+                    var buffer = decoded.asSlice((long) run.slot() * m.pageSize(), bytes).asByteBuffer();
+                    long position = run.firstPage() * m.pageSize();
+                    while (buffer.hasRemaining()) {
+                        position += channel.write(buffer, position);
+                    }
+                    progress.update("pull", written.addAndGet(bytes), total);
+                }
+            };
             for (int[] range : ranges) {
                 work.add(pool.submit(() -> {
                     byte[] data = store.fetchFrames(m, range[0], range[1]);
                     fetched.addAndGet(data.length);
                     long base = m.frames().get(range[0]).stored().offset();
                     for (int frame = range[0]; frame < range[1]; frame++) {
-                        StoredFrame f = m.frames().get(frame).stored();
-                        MemorySegment decoded = raw.get().asSlice(0, m.rawBytes(frame));
-                        store.decodeFrame(m, frame, MemorySegment.ofArray(data).asSlice(f.offset() - base, f.storedLength()), decoded);
-                        for (Manifest.FrameRun run : byFrame.getOrDefault(frame, List.of())) {
-                            long bytes = (long) run.pageCount() * m.pageSize();
-                            var buffer = decoded.asSlice((long) run.slot() * m.pageSize(), bytes).asByteBuffer();
-                            long position = run.firstPage() * m.pageSize();
-                            while (buffer.hasRemaining()) {
-                                position += channel.write(buffer, position);
-                            }
-                            progress.update("pull", written.addAndGet(bytes), total);
-                        }
+                        writer.write(frame, data, m.frames().get(frame).stored().offset() - base);
                     }
                     return null;
                 }));
             }
+            for (int frame : byFrame.keySet()) {
+                if (m.frames().get(frame).onDisk()) {
+                    work.add(pool.submit(() -> {
+                        writer.write(frame, disk.frame(m, frame), 0);
+                        return null;
+                    }));
+                }
+            }
             for (Future<?> w : work) {
-                await(w);
+                Futures.get(w);
             }
             channel.force(true);
         } catch (IOException | RuntimeException e) {
@@ -90,22 +116,5 @@ public final class Puller {
 
     static long maxFrameBytes(Manifest m) {
         return Math.max(1, IntStream.range(0, m.frames().size()).mapToLong(m::rawBytes).max().orElse(1));
-    }
-
-    static void await(Future<?> work) throws IOException {
-        try {
-            work.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
     }
 }

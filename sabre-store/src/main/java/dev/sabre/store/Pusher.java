@@ -17,7 +17,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -28,7 +27,9 @@ import java.util.concurrent.Future;
  * compressed and written in packs. The working set gets a pack of its own, in address order, so a
  * restore fetches it with a few large ranged requests. Packs and indexes are written first, the manifest
  * after them and the name last, all under a push lock that keeps gc away: a failed push leaves at most
- * unreferenced objects, never a name pointing at something missing.
+ * unreferenced objects, never a name pointing at something missing. Given the VM's disk image, a push leaves
+ * the pages the store does not hold yet and that are blocks of that image there (disk frames), outside the
+ * working set, which is always stored.
  */
 public final class Pusher {
     /**
@@ -87,7 +88,7 @@ public final class Pusher {
     /** What a push did; {@code indexBytesFetched} counts the pack indexes it downloaded (not found in the host cache). */
     public record Result(String manifest, long presentPages, long zeroPages, long workingSetPages, long newPages,
                          long pagesFoundInStore, long duplicatePages, long bytesWritten, int objectsWritten, long hashNanos,
-                         long nanos, long indexBytesFetched) {
+                         long nanos, long indexBytesFetched, long pagesOnDisk) {
     }
 
     private static final long ABSENT = -2;
@@ -95,6 +96,7 @@ public final class Pusher {
     private static final int WS = 0;
     private static final int NEW = 1;
     private static final int OLD = 2;
+    private static final int DISK = 3;
 
     private final SnapshotStore store;
     private final PageInput input;
@@ -105,7 +107,7 @@ public final class Pusher {
     private final long[] location;
     /** Distinct contents of the working set, and of the other pages the store does not hold yet. */
     private final PageGroup ws = new PageGroup();
-    private final PageGroup fresh = new PageGroup();
+    private PageGroup fresh = new PageGroup();
     /** Pages the store already holds: hash to (index number, frame, slot in frame). */
     private final Map<ByteBuffer, int[]> known = new HashMap<>();
     private final List<String> knownIndexHashes = new ArrayList<>();
@@ -113,6 +115,8 @@ public final class Pusher {
     private final List<int[]> oldSlots = new ArrayList<>();
     private final List<Manifest.PackRef> packs = new ArrayList<>();
     private final List<Manifest.Frame> frames = new ArrayList<>();
+    /** Byte offsets in the disk image of the contents left there, by disk content number. */
+    private final List<Long> diskOffsets = new ArrayList<>();
     private long duplicates;
     private long indexBytesFetched;
     private long bytesWritten;
@@ -130,6 +134,15 @@ public final class Pusher {
     /** Pushes {@code input} as {@code name}; {@code workingSet} (may be empty) is stored for one-pass prefetch. */
     public static Result push(SnapshotStore store, PageInput input, List<PageRun> workingSet, String name, Options options,
                               Progress progress) throws IOException {
+        return push(store, input, workingSet, null, name, options, progress);
+    }
+
+    /**
+     * {@link #push}, leaving in {@code disk} (the VM's root file system image; null for none) every page outside the
+     * working set that the store does not hold and that the image holds as a block.
+     */
+    public static Result push(SnapshotStore store, PageInput input, List<PageRun> workingSet, SnapshotDisk disk, String name,
+                              Options options, Progress progress) throws IOException {
         StoreLayout.checkName(name);
         long start = System.nanoTime();
         try (StoreLocks.Lock lock = StoreLocks.push(store.objects(), options.lockWait())) {
@@ -138,12 +151,16 @@ public final class Pusher {
             List<PageRun> ws = PageRun.inAddressOrder(workingSet);
             long hashStart = System.nanoTime();
             p.classify(ws);
+            if (disk != null) {
+                p.leaveOnDisk(disk);
+            }
             long hashNanos = System.nanoTime() - hashStart;
             int wsFrames = p.writePacks(p.ws.pages, p.ws.hashes, true, options.workingSetLevel());
             p.writePacks(p.fresh.pages, p.fresh.hashes, false, options.level());
             int[] oldFrame = p.addOldFrames();
+            long[] diskSlot = p.addDiskFrames(disk);
             Manifest manifest = new Manifest(p.pageSize, input.memorySize(), options.codec(), options.level(),
-                    System.currentTimeMillis(), p.packs, p.frames, p.extents(wsFrames, oldFrame), ws, 0, wsFrames);
+                    System.currentTimeMillis(), p.packs, p.frames, p.extents(wsFrames, oldFrame, diskSlot), ws, 0, wsFrames);
             lock.checkHeld();
             SnapshotStore.Stored m = p.put(StoreLayout.MANIFESTS, manifest.encode());
             lock.checkHeld();
@@ -151,7 +168,7 @@ public final class Pusher {
             long present = manifest.presentPages();
             long zero = manifest.zeroPages();
             return new Result(m.hash(), present, zero, p.ws.pages.size(), p.fresh.pages.size(), p.oldSlots.size(), p.duplicates,
-                    p.bytesWritten, p.objectsWritten, hashNanos, System.nanoTime() - start, p.indexBytesFetched);
+                    p.bytesWritten, p.objectsWritten, hashNanos, System.nanoTime() - start, p.indexBytesFetched, p.diskOffsets.size());
         }
     }
 
@@ -249,6 +266,64 @@ public final class Pusher {
         progress.update("hash", total, total);
     }
 
+    /**
+     * Moves the new contents (not in the working set, not in the store) that are blocks of {@code disk} from the
+     * pages to store to the disk: their pages will name disk frames.
+     */
+    private void leaveOnDisk(SnapshotDisk disk) throws IOException {
+        Map<ByteBuffer, Long> onDisk = disk.find(fresh.slots.keySet(), pageSize, options.threads(), progress);
+        if (onDisk.isEmpty()) {
+            return;
+        }
+        PageGroup kept = new PageGroup();
+        long[] moved = new long[fresh.pages.size()];
+        for (int i = 0; i < moved.length; i++) {
+            ByteBuffer hash = ByteBuffer.wrap(fresh.hashes.get(i));
+            Long offset = onDisk.get(hash);
+            if (offset != null) {
+                moved[i] = tag(DISK, diskOffsets.size());
+                diskOffsets.add(offset);
+            } else {
+                moved[i] = tag(NEW, kept.add(fresh.pages.get(i), hash));
+            }
+        }
+        for (int p = 0; p < location.length; p++) {
+            if (location[p] >= 0 && (int) (location[p] >>> 60) == NEW) {
+                location[p] = moved[(int) (location[p] & ((1L << 60) - 1))];
+            }
+        }
+        fresh = kept;
+    }
+
+    /**
+     * Adds the disk frames: the blocks left on the disk, in disk order, runs of consecutive blocks of up to a frame's
+     * pages each, hashed from the image as it is now. Returns, per disk content, its manifest frame and slot in that
+     * frame as {@code frame << 32 | slot}.
+     */
+    private long[] addDiskFrames(SnapshotDisk disk) throws IOException {
+        long[] where = new long[diskOffsets.size()];
+        Integer[] order = new Integer[diskOffsets.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Long.compare(diskOffsets.get(a), diskOffsets.get(b)));
+        for (int i = 0; i < order.length; ) {
+            long first = diskOffsets.get(order[i]);
+            int n = 1;
+            while (i + n < order.length && n < options.framePages() && diskOffsets.get(order[i + n]) == first + (long) n * pageSize) {
+                n++;
+            }
+            byte[] bytes = disk.read(first, n * pageSize);
+            int frame = frames.size();
+            frames.add(new Manifest.Frame(Manifest.DISK, new StoredFrame(first, bytes.length, n, false, Hashes.sha256(bytes))));
+            for (int k = 0; k < n; k++) {
+                where[order[i + k]] = ((long) frame << 32) | k;
+            }
+            i += n;
+        }
+        return where;
+    }
+
     /** The page's SHA-256, or null when it is zero (a hole, or all zero bytes). */
     private ByteBuffer hashOrZero(long page, MemorySegment zeros) throws IOException {
         MemorySegment bytes = input.page(page);
@@ -312,7 +387,7 @@ public final class Pusher {
                     work.add(pool.submit(() -> compress(pages.subList(from, to), codec.get(), rawBuffer.get())));
                 }
                 for (Future<byte[][]> w : work) {
-                    byte[][] result = get(w);
+                    byte[][] result = Futures.get(w);
                     byte[] stored = result[0];
                     int count = Math.min(fp, pages.size() - slot);
                     packFrames.add(new StoredFrame(pack.size(), stored.length, count, result[1][0] == 1, Hashes.sha256(stored)));
@@ -347,20 +422,6 @@ public final class Pusher {
             return new byte[][] {raw.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), {0}};
         }
         return new byte[][] {Arrays.copyOf(out, length), {1}};
-    }
-
-    private static byte[][] get(Future<byte[][]> work) throws IOException {
-        try {
-            return work.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("push interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
     }
 
     /** Writes the pack, then its index; the frames join the manifest. */
@@ -420,7 +481,7 @@ public final class Pusher {
     }
 
     /** The page map: runs of zero pages and runs of pages on consecutive global slots. */
-    private List<Manifest.MapExtent> extents(int wsFrames, int[] oldFrame) {
+    private List<Manifest.MapExtent> extents(int wsFrames, int[] oldFrame, long[] diskSlot) {
         long[] firstSlot = new long[frames.size() + 1];
         for (int i = 0; i < frames.size(); i++) {
             firstSlot[i + 1] = firstSlot[i] + frames.get(i).stored().pageCount();
@@ -443,6 +504,10 @@ public final class Pusher {
             long slot = zero ? 0 : switch ((int) (loc >>> 60)) {
                 case WS -> loc & ((1L << 60) - 1);
                 case NEW -> wsSlots + (loc & ((1L << 60) - 1));
+                case DISK -> {
+                    long w = diskSlot[(int) (loc & ((1L << 60) - 1))];
+                    yield firstSlot[(int) (w >>> 32)] + (w & 0xFFFFFFFFL);
+                }
                 default -> {
                     int i = (int) (loc & ((1L << 60) - 1));
                     yield firstSlot[oldFrame[i]] + oldSlots.get(i)[2];

@@ -142,6 +142,9 @@ public final class SnapshotStore implements AutoCloseable {
 
     /** The key of the pack holding frame {@code frame} of {@code m}. */
     String packKey(Manifest m, int frame) {
+        if (m.frames().get(frame).onDisk()) {
+            throw new IllegalArgumentException("frame " + frame + " is on the snapshot's disk, not in the store");
+        }
         return StoreLayout.pack(m.packs().get(m.frames().get(frame).pack()).pack());
     }
 
@@ -160,7 +163,8 @@ public final class SnapshotStore implements AutoCloseable {
     /**
      * Cuts {@code frames} (ascending manifest frame numbers) into runs that one ranged request can fetch:
      * consecutive frames of one pack lying back to back, at most {@link #RANGE_BYTES} together (a larger
-     * frame alone). Each run is {first, end}: frames first .. end - 1.
+     * frame alone). Each run is {first, end}: frames first .. end - 1. Disk frames are left out: they are not
+     * in the store.
      */
     public static List<int[]> ranges(Manifest m, java.util.Collection<Integer> frames) {
         List<int[]> ranges = new ArrayList<>();
@@ -168,6 +172,9 @@ public final class SnapshotStore implements AutoCloseable {
         long bytes = 0;
         for (int f : frames) {
             Manifest.Frame frame = m.frames().get(f);
+            if (frame.onDisk()) {
+                continue; // the run cannot go on past it: the next frame is not last + 1
+            }
             boolean joins = first >= 0 && f == last + 1 && frame.pack() == m.frames().get(last).pack()
                     && frame.stored().offset() == m.frames().get(last).stored().end()
                     && bytes + frame.stored().storedLength() <= RANGE_BYTES;

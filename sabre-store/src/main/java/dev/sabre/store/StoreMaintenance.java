@@ -47,6 +47,9 @@ public final class StoreMaintenance {
             Manifest m = store.manifestByHash(hash);
             List<String> keys = new ArrayList<>();
             for (Manifest.Frame f : m.frames()) {
+                if (f.onDisk()) {
+                    continue; // in the VM's disk image, not in the store
+                }
                 String key = m.packs().get(f.pack()).pack() + "@" + f.stored().offset();
                 keys.add(key);
                 users.merge(key, 1, Integer::sum);
@@ -196,6 +199,9 @@ public final class StoreMaintenance {
                 long frameBytes = m.frameBytes();
                 long checked = 0;
                 for (int f = 0; f < m.frames().size(); f++) {
+                    if (m.frames().get(f).onDisk()) {
+                        continue; // checked against the VM's disk image by every restore and pull that reads it
+                    }
                     byte[] stored = store.fetchFrame(m, f);
                     store.decodeFrame(m, f, MemorySegment.ofArray(stored), raw.asSlice(0, m.rawBytes(f)));
                     bytes += stored.length;

@@ -29,7 +29,8 @@ import java.util.stream.IntStream;
  * checked first. Pages absent from the snapshot read as zeros. {@link #restoreFrames} gives the restore
  * engine the whole snapshot (eager restores) or its working set ({@link #prefetchWorkingSet}) to fetch with
  * parallel ranged requests of up to {@link SnapshotStore#RANGE_BYTES}, decoding and installing each range as
- * it arrives. Thread-safe.
+ * it arrives. Disk frames (STORE.md, "Disk frames") are read from the VM's disk image, checked the same way.
+ * Thread-safe.
  */
 public final class StorePages implements PageSource {
     private final SnapshotStore store;
@@ -37,13 +38,23 @@ public final class StorePages implements PageSource {
     private final String name;
     private final HostCache cache;
     private final boolean ownsStore;
+    private final SnapshotDisk disk;
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
     /** The restore plans, worked out once per source: [0] every page, [1] the working set. */
     private final AtomicReferenceArray<Planned> plans = new AtomicReferenceArray<>(2);
     private final DecodedFrames decoded;
 
-    private StorePages(SnapshotStore store, String name, Manifest manifest, HostCache cache, boolean ownsStore) {
+    private StorePages(SnapshotStore store, String name, Manifest manifest, HostCache cache, SnapshotDisk disk, boolean ownsStore)
+            throws IOException {
+        if (manifest.needsDisk() && disk == null) {
+            throw new StoreException(store.location() + "/" + name + " keeps " + manifest.diskPages() + " of its pages in its VM's "
+                    + "disk image, not in the store: give that image (--disk)");
+        }
+        if (disk != null) {
+            disk.checkFits(manifest, store.location() + "/" + name);
+        }
+        this.disk = disk;
         this.store = store;
         this.name = name;
         this.manifest = manifest;
@@ -69,11 +80,19 @@ public final class StorePages implements PageSource {
 
     /** Opens snapshot {@code name} of {@code store} (its manifest fetched and checked); the caller keeps owning store and cache. */
     public static StorePages open(SnapshotStore store, String name, HostCache cache) throws IOException {
-        return open(store, name, cache, false);
+        return open(store, name, cache, null, false);
     }
 
-    static StorePages open(SnapshotStore store, String name, HostCache cache, boolean ownsStore) throws IOException {
-        return new StorePages(store, name, store.manifest(name), cache, ownsStore);
+    /**
+     * {@link #open(SnapshotStore, String, HostCache)} with the VM's disk image, from which its disk frames are read
+     * (null when it has none); the caller keeps owning it too.
+     */
+    public static StorePages open(SnapshotStore store, String name, HostCache cache, SnapshotDisk disk) throws IOException {
+        return open(store, name, cache, disk, false);
+    }
+
+    static StorePages open(SnapshotStore store, String name, HostCache cache, SnapshotDisk disk, boolean owns) throws IOException {
+        return new StorePages(store, name, store.manifest(name), cache, disk, owns);
     }
 
     public Manifest manifest() {
@@ -117,13 +136,16 @@ public final class StorePages implements PageSource {
         return requests.get();
     }
 
-    /** Frame {@code frame}'s checked stored bytes, from the host cache or one ranged request. */
+    /** Frame {@code frame}'s checked stored bytes: from the disk image, the host cache or one ranged request. */
     private byte[] stored(int frame) throws IOException {
         return stored(frame, new AtomicLong());
     }
 
     /** {@link #stored(int)}, adding the bytes fetched from the store (not the cache) to {@code fetchedHere}. */
     private byte[] stored(int frame, AtomicLong fetchedHere) throws IOException {
+        if (manifest.frames().get(frame).onDisk()) {
+            return disk.frame(manifest, frame);
+        }
         CompletableFuture<byte[]> coming = cache.arriving(sha256(frame)); // a streamed range, maybe another restore's
         if (coming != null) {
             long start = System.nanoTime();
@@ -411,21 +433,30 @@ public final class StorePages implements PageSource {
         public MemorySegment read(RestorePlan.Chunk chunk, MemorySegment buffer) throws IOException {
             long start = System.nanoTime();
             int first = chunk.firstFrame(), end = first + chunk.frameCount();
+            if (manifest.frames().get(first).onDisk()) { // a chunk is frames of one pack, or of the disk
+                return copyFrames(first, end, buffer, fetched);
+            }
             for (int f : new int[] {first, end - 1}) { // a chunk may straddle two request ranges
                 if (planned.rangeEnd()[f] > f) {
                     fetchAhead(planned.rangeStart()[f], planned.rangeEnd()[f], fetched);
                 }
             }
             fetchAhead(first, end, fetched); // claims nothing unless a frame lies in no planned range
-            long base = manifest.frames().get(first).stored().offset();
-            for (int f = first; f < end; f++) {
-                StoredFrame s = manifest.frames().get(f).stored();
-                MemorySegment.copy(MemorySegment.ofArray(stored(f, fetched)), 0, buffer, s.offset() - base, s.storedLength());
-            }
+            MemorySegment read = copyFrames(first, end, buffer, fetched);
             if (StoreTrace.on()) {
                 StoreTrace.event("chunk frames %d..%d (%d bytes) read in %.2f ms", first, end - 1, chunk.storedBytes(), StoreTrace.ms(start));
             }
-            return buffer.asSlice(0, chunk.storedBytes());
+            return read;
+        }
+
+        /** Frames {@code first .. end - 1}, back to back in one pack or on the disk, copied into {@code buffer} as they lie. */
+        private MemorySegment copyFrames(int first, int end, MemorySegment buffer, AtomicLong fetchedHere) throws IOException {
+            long base = manifest.frames().get(first).stored().offset();
+            for (int f = first; f < end; f++) {
+                StoredFrame s = manifest.frames().get(f).stored();
+                MemorySegment.copy(MemorySegment.ofArray(stored(f, fetchedHere)), 0, buffer, s.offset() - base, s.storedLength());
+            }
+            return buffer.asSlice(0, manifest.frames().get(end - 1).stored().end() - base);
         }
 
         /** Nothing left to check: {@link #read} returns only bytes that matched their SHA-256. */
@@ -468,14 +499,20 @@ public final class StorePages implements PageSource {
         }
     }
 
-    /** Unmaps the serving threads' decoded frames, then closes the store when this source owns it. */
+    /** Unmaps the serving threads' decoded frames, then closes the store and the disk image when this source owns them. */
     @Override
     public void close() throws IOException {
         try {
             decoded.close();
         } finally {
             if (ownsStore) {
-                store.close();
+                try {
+                    store.close();
+                } finally {
+                    if (disk != null) {
+                        disk.close();
+                    }
+                }
             }
         }
     }

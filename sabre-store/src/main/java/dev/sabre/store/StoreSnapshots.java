@@ -45,12 +45,25 @@ public final class StoreSnapshots {
 
     /** Opens {@code STORE/NAME} as a page source through {@code cache}; closing it closes the store connection too. */
     public static StorePages open(String reference, URI endpoint, HostCache cache) throws IOException {
+        return open(reference, endpoint, cache, null);
+    }
+
+    /**
+     * {@link #open(String, URI, HostCache)}, reading the snapshot's disk frames from {@code disk} (the VM's root file
+     * system image; null when there is none); closing the source closes the image too.
+     */
+    public static StorePages open(String reference, URI endpoint, HostCache cache, Path disk) throws IOException {
         SnapshotStore.Ref ref = SnapshotStore.Ref.parse(reference);
         SnapshotStore store = SnapshotStore.open(ref.store(), endpoint);
+        SnapshotDisk image = null;
         try {
-            return StorePages.open(store, ref.name(), cache, true);
+            image = disk == null ? null : SnapshotDisk.open(disk);
+            return StorePages.open(store, ref.name(), cache, image, true);
         } catch (IOException | RuntimeException e) {
             store.close();
+            if (image != null) {
+                image.close();
+            }
             throw e;
         }
     }

@@ -59,7 +59,7 @@ class ManifestTest {
     @Test
     void damageIsNamed() {
         assertNamed(with(0, 0), "wrong magic");
-        assertNamed(with(8, 2), "version 2");
+        assertNamed(with(8, 3), "version 3");
         assertNamed(with(12, 1000), "page_size");
         assertNamed(with(24, 77), "codec 77");
         assertNamed(with(44, Integer.MAX_VALUE), "frame count");
@@ -70,5 +70,16 @@ class ManifestTest {
         assertNamed(with(firstFrame, 99), "pack 99");
         assertNamed(with(firstFrame + 4 + 12, 1 << 20), "page count");
         assertNamed(with(firstFrame + 4 + 8, 0), "stored length");
+    }
+
+    /** A disk frame (pack 0xFFFFFFFF) exists only in version 2, is raw and page-aligned, and never holds the working set. */
+    @Test
+    void diskFramesAreCheckedToo() {
+        int firstFrame = Manifest.HEADER_BYTES + 64 * ByteBuffer.wrap(good).order(ByteOrder.LITTLE_ENDIAN).getInt(40);
+        assertNamed(with(firstFrame, Manifest.DISK), "pack 4294967295 is not below");
+        byte[] v2 = with(8, 2);
+        ByteBuffer.wrap(v2).order(ByteOrder.LITTLE_ENDIAN).putInt(firstFrame, Manifest.DISK);
+        String message = decodeError(v2); // frame 0 is the working set's, and compressed
+        assertTrue(message.contains("frame 0: a disk frame must be raw pages") || message.contains("working-set frame 0 is on the disk"), message);
     }
 }

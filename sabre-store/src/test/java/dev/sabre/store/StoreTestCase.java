@@ -166,6 +166,99 @@ abstract class StoreTestCase {
         return store.manifest(name);
     }
 
+    /**
+     * Pages that are blocks of the VM's disk image stay there: the store holds the rest, the working set included;
+     * pull, lazy serving and an eager restore give every byte back from store and image together.
+     */
+    @Test
+    void pagesThatAreBlocksOfTheDiskImageStayThereAndComeBackByteForByte() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("disk-slice.mem"), 8192);
+        Path disk = TestDisk.image(memory, temp.resolve("rootfs.img"), 1000, 4000, 7);
+        List<PageRun> ws = List.of(new PageRun(0, 200), new PageRun(1500, 100)); // 1500.. lies in the image too
+        try (SnapshotStore alone = newStore("disk-none"); SnapshotStore store = newStore("disk");
+             PageInput in = PageInput.open(memory, false); SnapshotDisk image = SnapshotDisk.open(disk)) {
+            Pusher.push(alone, in, ws, "s", Pusher.Options.defaults(), Progress.NONE);
+            Pusher.Result r = Pusher.push(store, in, ws, image, "s", Pusher.Options.defaults(), Progress.NONE);
+            Manifest m = store.manifest("s");
+            assertTrue(m.needsDisk());
+            assertEquals(distinctContents(memory, 1000, 5000, ws), r.pagesOnDisk(), "contents left on the disk image");
+            assertEquals(r.pagesOnDisk(), m.diskPages());
+            for (int f = m.wsFirstFrame(); f < m.wsFirstFrame() + m.wsFrameCount(); f++) {
+                assertFalse(m.frames().get(f).onDisk(), "the working set is stored");
+            }
+            long withDisk = StoreMaintenance.usage(store).storedBytes(), without = StoreMaintenance.usage(alone).storedBytes();
+            System.out.printf("[%s] disk frames: %d of %d pages on the image; store %d bytes, %d without the image%n",
+                    getClass().getSimpleName(), r.pagesOnDisk(), r.presentPages(), withDisk, without);
+            assertTrue(withDisk < without * 2 / 3, withDisk + " bytes stored with the image, " + without + " without");
+            assertTrue(StoreMaintenance.verify(store, null, Progress.NONE).ok());
+
+            Path out = temp.resolve("disk-pulled.mem");
+            Puller.pull(store, "s", image, out, 4, Progress.NONE);
+            assertEquals(-1, TestMemory.mismatch(memory, out), "pulled with the image");
+            try (Arena arena = Arena.ofShared(); StorePages pages = StorePages.open(store, "s", HostCache.open(temp.resolve("dc"), 1L << 30), image)) {
+                MemorySegment original = TestMemory.map(memory, arena);
+                MemorySegment lazy = arena.allocate(original.byteSize(), 4096);
+                for (long p = 0; p < m.pageCount(); p++) {
+                    pages.serve(p, new MemoryInstaller(lazy));
+                }
+                assertEquals(-1, lazy.mismatch(original), "served page by page");
+                MemorySegment eager = arena.allocate(original.byteSize(), 4096);
+                try (dev.sabre.restore.RestoreEngine engine = dev.sabre.restore.RestoreEngine.start(pages.restoreFrames(false, 4),
+                        new MemoryInstaller(eager), dev.sabre.restore.RestoreOptions.defaults(), Progress.NONE)) {
+                    engine.await();
+                }
+                assertEquals(-1, eager.mismatch(original), "restored eagerly");
+            }
+        }
+    }
+
+    /** Without its image, with a shorter one or with one whose block changed, a snapshot fails in one line, installing nothing wrong. */
+    @Test
+    void aSnapshotWithDiskFramesNeedsItsOwnUnchangedImage() throws Exception {
+        Path memory = TestMemory.slice(temp.resolve("disk-slice2.mem"), 4096);
+        Path disk = TestDisk.image(memory, temp.resolve("rootfs2.img"), 500, 2000, 11);
+        try (SnapshotStore store = newStore("disk-bad")) {
+            try (PageInput in = PageInput.open(memory, false); SnapshotDisk image = SnapshotDisk.open(disk)) {
+                Pusher.push(store, in, List.of(new PageRun(0, 100)), image, "s", Pusher.Options.defaults(), Progress.NONE);
+            }
+            Manifest m = store.manifest("s");
+            HostCache cache = HostCache.open(temp.resolve("dbc"), 1L << 30);
+            StoreException none = assertThrows(StoreException.class, () -> StorePages.open(store, "s", cache));
+            assertTrue(none.getMessage().contains("--disk") && none.getMessage().contains(m.diskPages() + " of its pages"), none.getMessage());
+            StoreException nonePull = assertThrows(StoreException.class, () -> Puller.pull(store, "s", temp.resolve("x.mem"), 2, Progress.NONE));
+            assertTrue(nonePull.getMessage().contains("--disk"), nonePull.getMessage());
+            assertFalse(Files.exists(temp.resolve("x.mem")));
+
+            Path shorter = temp.resolve("short.img");
+            Files.copy(disk, shorter);
+            try (RandomAccessFile f = new RandomAccessFile(shorter.toFile(), "rw")) {
+                f.setLength(m.diskBytesNeeded() - 4096);
+            }
+            try (SnapshotDisk image = SnapshotDisk.open(shorter)) {
+                StoreException e = assertThrows(StoreException.class, () -> StorePages.open(store, "s", cache, image));
+                assertOneLineNaming(e, shorter.toString());
+            }
+
+            int frame = java.util.stream.IntStream.range(0, m.frames().size()).filter(f -> m.frames().get(f).onDisk()).findFirst().orElseThrow();
+            StoredFrame sf = m.frames().get(frame).stored();
+            try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) { // the image changed since the push
+                f.seek(sf.offset() + 10);
+                int b = f.read();
+                f.seek(sf.offset() + 10);
+                f.write(b ^ 0x01);
+            }
+            long page = firstPageOf(m, frame);
+            try (Arena arena = Arena.ofConfined(); SnapshotDisk image = SnapshotDisk.open(disk);
+                 StorePages pages = StorePages.open(store, "s", cache, image)) {
+                MemorySegment guest = arena.allocate(m.memorySize());
+                StoreException e = assertThrows(StoreException.class, () -> pages.serve(page, new MemoryInstaller(guest)));
+                assertOneLineNaming(e, disk.toString());
+                assertTrue(e.getMessage().contains("not the disk image it was pushed with"), e.getMessage());
+                assertEquals(-1, guest.mismatch(arena.allocate(m.memorySize())), "bytes of a changed image reached guest memory");
+            }
+        }
+    }
+
     @Test
     void aCorruptedObjectIsNamedAndNoneOfItsBytesIsUsed() throws Exception {
         Path memory = TestMemory.slice(temp.resolve("slice.mem"), 2048);
@@ -292,6 +385,26 @@ abstract class StoreTestCase {
             }
             StoreMaintenance.gc(store, Duration.ZERO, Duration.ofMinutes(1), Progress.NONE);
             assertEquals(List.of(), store.objects().list(StoreLayout.PACKS));
+        }
+    }
+
+    /** Distinct non-zero contents of pages {@code first .. end - 1} that no page of {@code ws} has. */
+    private static long distinctContents(Path memory, long first, long end, List<PageRun> ws) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = TestMemory.map(memory, arena);
+            MemorySegment zero = arena.allocate(TestMemory.PAGE);
+            java.util.Set<java.nio.ByteBuffer> wsContents = new java.util.HashSet<>();
+            ws.forEach(r -> java.util.stream.LongStream.range(r.firstPage(), r.endPage()).forEach(p ->
+                    wsContents.add(java.nio.ByteBuffer.wrap(Hashes.sha256(m.asSlice(p * TestMemory.PAGE, TestMemory.PAGE))))));
+            java.util.Set<java.nio.ByteBuffer> contents = new java.util.HashSet<>();
+            for (long p = first; p < end; p++) {
+                MemorySegment page = m.asSlice(p * TestMemory.PAGE, TestMemory.PAGE);
+                java.nio.ByteBuffer hash = java.nio.ByteBuffer.wrap(Hashes.sha256(page));
+                if (page.mismatch(zero) >= 0 && !wsContents.contains(hash)) {
+                    contents.add(hash);
+                }
+            }
+            return contents.size();
         }
     }
 

@@ -129,14 +129,14 @@ public final class StoreBench {
                 line -> progress.println("bench store: " + line))) {
             // The compressed snapshots first, alone in the store for the size target; then REAP's raw copies.
             for (FunctionSnapshot fs : config.snapshots()) {
-                target.push(fs, Strategy.REAP_COMPRESSED);
+                target.push(fs, Strategy.REAP_COMPRESSED, null);
             }
             try (SnapshotStore store = SnapshotStore.open(target.location(), target.endpoint())) {
                 var usage = StoreMaintenance.usage(store);
                 size = new SizeResult(config.snapshots().size(), usage.memoryBytes(), usage.storedBytes(), usage.aloneBytes());
             }
             for (FunctionSnapshot fs : config.snapshots()) {
-                target.push(fs, Strategy.REAP);
+                target.push(fs, Strategy.REAP, null);
                 upload(target.server(), fs);
             }
             ShapedLink link = target.link();
@@ -247,7 +247,7 @@ public final class StoreBench {
             Traffic.Start counting = count();
             long start = System.nanoTime();
             if (pull) {
-                target.pull(fs, file);
+                target.pull(fs, file, null);
             } else {
                 download(DOWNLOADS + fs.function() + ".mem", file);
             }
@@ -302,7 +302,7 @@ public final class StoreBench {
          */
         private Timing served(Strategy strategy, boolean fromStore, Path cacheRoot, boolean coldCache) throws Exception {
             HandlerProcess handler = fromStore
-                    ? HandlerProcess.start(target.reference(fs, strategy), strategy, null, false, false, 0, target.access(cacheRoot))
+                    ? HandlerProcess.start(target.reference(fs, strategy), strategy, null, false, false, 0, target.access(cacheRoot, null))
                     : HandlerProcess.start(fs.snapshot().memoryFile(), strategy,
                             strategy == Strategy.REAP_COMPRESSED ? fs.compressedWorkingSet() : null, false, true, 0);
             try (VmmDriverProcess vmm = VmmDriverProcess.start(fs.snapshot().memoryFile())) {
@@ -378,7 +378,7 @@ public final class StoreBench {
         /** Two handlers on one cold host cache, each restoring a VMM at the same time: what both fetched together. */
         private Traffic twoAtOnce(Strategy strategy) throws Exception {
             Path cache = freshCache();
-            var access = target.access(cache);
+            var access = target.access(cache, null);
             String reference = target.reference(fs, strategy);
             try (HandlerProcess first = HandlerProcess.start(reference, strategy, null, false, false, 0, access);
                  HandlerProcess second = HandlerProcess.start(reference, strategy, null, false, false, 0, access);

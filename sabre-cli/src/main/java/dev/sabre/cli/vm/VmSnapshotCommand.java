@@ -55,9 +55,10 @@ public final class VmSnapshotCommand implements Callable<Integer> {
         System.out.println("  reply before the snapshot: " + fs.reply());
         if (store != null) {
             try (StoreTarget target = StoreTarget.open(store, endpoint, 0, dev.sabre.vmm.StepLog.stderr())) {
-                target.push(fs, dev.sabre.handler.Strategy.REAP_COMPRESSED);
+                java.nio.file.Path disk = o.build(function).rootfs(); // pages that are its blocks stay there
+                target.push(fs, dev.sabre.handler.Strategy.REAP_COMPRESSED, disk);
                 if (fs.hasWorkingSet()) {
-                    target.push(fs, dev.sabre.handler.Strategy.REAP);
+                    target.push(fs, dev.sabre.handler.Strategy.REAP, disk);
                 }
                 System.out.println("  pushed to " + target.reference(fs, dev.sabre.handler.Strategy.REAP_COMPRESSED)
                         + (fs.hasWorkingSet() ? " and, raw for reap, " + target.reference(fs, dev.sabre.handler.Strategy.REAP) : ""));

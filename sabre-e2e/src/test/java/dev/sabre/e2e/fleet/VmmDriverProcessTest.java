@@ -62,7 +62,7 @@ class VmmDriverProcessTest {
         long[] goodPages = LongStream.range(0, m.frames().getFirst().stored().pageCount()).toArray();
         Path cacheRoot = Files.createDirectories(dir.resolve("cache"));
         try (HandlerProcess handler = HandlerProcess.start(storeDir + "/guest", Strategy.LAZY, null, false, false, 0,
-                new HandlerProcess.StoreAccess(null, Map.of(), cacheRoot));
+                new HandlerProcess.StoreAccess(null, Map.of(), cacheRoot, null));
              VmmDriverProcess vmm = VmmDriverProcess.start(memory)) {
             VmmDriverProcess.Restore ok = vmm.restore(handler.socket(), goodPages, TIMEOUT);
             assertEquals(goodPages.length, ok.pagesTouched());

@@ -35,6 +35,10 @@ public final class HandlerCommand implements Callable<Integer> {
     @Option(names = "--endpoint", paramLabel = "URL", description = "S3 endpoint of a store snapshot (default: AWS_ENDPOINT_URL or the SDK's own configuration).")
     URI endpoint;
 
+    @Option(names = "--disk", paramLabel = "IMAGE",
+            description = "The VM's root file system image, for a store snapshot pushed with --disk: its disk frames are read from it (STORE.md, \"Disk frames\").")
+    Path disk;
+
     @Option(names = "--strategy", paramLabel = "S", description = "lazy, eager, reap-record, reap, reap-compressed or sabre.")
     String strategy;
 
@@ -81,7 +85,7 @@ public final class HandlerCommand implements Callable<Integer> {
         }
         boolean stored = StoreSnapshots.isStoreReference(snapshot);
         HandlerConfig config = HandlerConfig.of(socket, stored ? null : Path.of(snapshot), Strategy.parse(strategy))
-                .withStore(stored ? snapshot : null, endpoint)
+                .withStore(stored ? snapshot : null, endpoint).withStoreDisk(disk)
                 .withWorkingSet(workingSet)
                 .withWorkingSetCodec(codec, wsLevel != null ? wsLevel : 0)
                 .withControl(control).withRestore(restore).withVerify(verify).withKillUnservable(!noKill);
