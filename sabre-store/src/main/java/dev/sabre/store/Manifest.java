@@ -1,7 +1,11 @@
 package dev.sabre.store;
 
+import dev.sabre.codec.Codec;
+import dev.sabre.codec.CodecException;
 import dev.sabre.codec.CodecId;
+import dev.sabre.codec.Codecs;
 import dev.sabre.format.PageRun;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,6 +27,13 @@ public final class Manifest {
     /** The pack number of a frame that lies in the snapshot's disk image, not in a pack of the store. */
     public static final int DISK = -1;
     static final int HEADER_BYTES = 64;
+    /**
+     * The bytes {@code SABREMZS}: a manifest object that holds the encoding compressed with zstd (STORE.md,
+     * "Manifest"); a disk frame's pages make many one-page extents, which compress about 3x.
+     */
+    static final long COMPRESSED_MAGIC = Wire.magic("SABREMZS");
+    /** Larger decoded manifests are refused before anything is allocated: a 2^48-byte memory of one-page extents is far below it. */
+    static final int MAX_DECODED_BYTES = 1 << 30;
 
     public record PackRef(String pack, String index) {
     }
@@ -257,7 +268,38 @@ public final class Manifest {
         return w.toByteArray();
     }
 
-    /** Decodes a manifest whose bytes already matched their name's hash, checking every rule of STORE.md. */
+    /** The object a push writes: magic, the encoding's length, then the encoding compressed with zstd 19. */
+    byte[] toObject() {
+        byte[] raw = encode();
+        Codec zstd = Codecs.create(CodecId.ZSTD, 19);
+        byte[] out = new byte[zstd.maxCompressedLength(raw.length)];
+        int length = zstd.compress(raw, out);
+        return new Wire.Writer().u64(COMPRESSED_MAGIC).u32(raw.length).bytes(Arrays.copyOf(out, length)).toByteArray();
+    }
+
+    /**
+     * Decodes a manifest object whose bytes already matched their name's hash: compressed ({@link #toObject}), or a
+     * plain encoding as the first stores wrote them.
+     */
+    static Manifest fromObject(String object, byte[] data) throws CorruptObjectException {
+        Wire.Reader r = new Wire.Reader(object, data);
+        if (data.length < 12 || r.u64() != COMPRESSED_MAGIC) {
+            return decode(object, data);
+        }
+        long rawLength = Integer.toUnsignedLong(r.u32());
+        if (rawLength < HEADER_BYTES || rawLength > MAX_DECODED_BYTES) {
+            throw r.corrupt("compressed manifest of " + rawLength + " bytes decoded: outside " + HEADER_BYTES + ".." + MAX_DECODED_BYTES);
+        }
+        byte[] raw = new byte[(int) rawLength];
+        try {
+            Codecs.decoder(CodecId.ZSTD).decompress(MemorySegment.ofArray(data).asSlice(12), MemorySegment.ofArray(raw));
+        } catch (CodecException e) {
+            throw r.corrupt("compressed manifest does not decode to its " + rawLength + " bytes: " + e.getMessage());
+        }
+        return decode(object, raw);
+    }
+
+    /** Decodes a manifest's encoding, checking every rule of STORE.md. */
     static Manifest decode(String object, byte[] data) throws CorruptObjectException {
         Wire.Reader r = new Wire.Reader(object, data);
         if (r.u64() != MAGIC) {

@@ -162,7 +162,7 @@ public final class Pusher {
             Manifest manifest = new Manifest(p.pageSize, input.memorySize(), options.codec(), options.level(),
                     System.currentTimeMillis(), p.packs, p.frames, p.extents(wsFrames, oldFrame, diskSlot), ws, 0, wsFrames);
             lock.checkHeld();
-            SnapshotStore.Stored m = p.put(StoreLayout.MANIFESTS, manifest.encode());
+            SnapshotStore.Stored m = p.put(StoreLayout.MANIFESTS, manifest.toObject());
             lock.checkHeld();
             store.writeName(name, m.hash());
             long present = manifest.presentPages();

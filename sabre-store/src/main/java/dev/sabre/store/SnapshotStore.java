@@ -109,7 +109,7 @@ public final class SnapshotStore implements AutoCloseable {
 
     public Manifest manifestByHash(String hash) throws IOException {
         String key = StoreLayout.manifest(hash);
-        return Manifest.decode(objects.describe(key), verified(key, hash));
+        return Manifest.fromObject(objects.describe(key), verified(key, hash));
     }
 
     public PackIndex index(String hash) throws IOException {

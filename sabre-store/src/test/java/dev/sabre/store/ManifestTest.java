@@ -30,7 +30,8 @@ class ManifestTest {
         try (SnapshotStore store = SnapshotStore.open(temp.resolve("store").toString(), null);
              PageInput in = PageInput.open(memory, false)) {
             Pusher.push(store, in, List.of(new PageRun(0, 64)), "s", Pusher.Options.defaults(), Progress.NONE);
-            good = store.objects().get(StoreLayout.manifest(store.manifestHash("s")));
+            byte[] object = store.objects().get(StoreLayout.manifest(store.manifestHash("s")));
+            good = Manifest.fromObject("manifests/x", object).encode();
         }
     }
 
@@ -70,6 +71,24 @@ class ManifestTest {
         assertNamed(with(firstFrame, 99), "pack 99");
         assertNamed(with(firstFrame + 4 + 12, 1 << 20), "page count");
         assertNamed(with(firstFrame + 4 + 8, 0), "stored length");
+    }
+
+    /** A push writes the manifest compressed; a damaged compressed manifest is named, as plain ones are still read. */
+    @Test
+    void compressedManifestsAreCheckedBeforeTheyAreDecoded() throws Exception {
+        Manifest m = Manifest.decode("manifests/x", good);
+        byte[] object = m.toObject();
+        assertTrue(object.length < good.length, object.length + " bytes compressed, " + good.length + " plain");
+        assertTrue(Arrays.equals(good, Manifest.fromObject("manifests/x", object).encode()));
+        assertTrue(Arrays.equals(good, Manifest.fromObject("manifests/x", good).encode()), "a plain manifest is still read");
+        byte[] huge = object.clone();
+        ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN).putInt(8, -1);
+        assertTrue(assertThrows(CorruptObjectException.class, () -> Manifest.fromObject("manifests/x", huge)).getMessage()
+                .contains("4294967295 bytes decoded"));
+        byte[] shorter = object.clone();
+        ByteBuffer.wrap(shorter).order(ByteOrder.LITTLE_ENDIAN).putInt(8, good.length - 1);
+        assertTrue(assertThrows(CorruptObjectException.class, () -> Manifest.fromObject("manifests/x", shorter)).getMessage()
+                .contains("does not decode"));
     }
 
     /** A disk frame (pack 0xFFFFFFFF) exists only in version 2, is raw and page-aligned, and never holds the working set. */
