@@ -514,9 +514,10 @@ final class Session {
         }
         long installed = installedByFaults + (engine != null ? engine.bytesInstalled()
                 : restoreMetrics != null ? restoreMetrics.bytesInstalled() : 0);
-        // A huge-page prefetch reads through the faults' own source, whose count already holds its reads.
-        long read = sources.lazy().bytesRead() - readAtStart
-                + (restoreMetrics != null && !(engine instanceof HugePagePrefetch) ? restoreMetrics.bytesRead() : 0);
+        // A huge-page prefetch, and any restore from a store, reads through the faults' own source, whose count
+        // already holds its reads.
+        boolean counted = engine instanceof HugePagePrefetch || sources.lazy().countsRestoreReads();
+        long read = sources.lazy().bytesRead() - readAtStart + (restoreMetrics != null && !counted ? restoreMetrics.bytesRead() : 0);
         SessionReport report = new SessionReport(id, peer.pid(), config.strategy(), outcome, latencies.count(),
                 latencies.percentileUs(50), latencies.percentileUs(99), latencies.maxUs(), removeEvents, read,
                 installed, restoreMetrics, writtenWorkingSet);

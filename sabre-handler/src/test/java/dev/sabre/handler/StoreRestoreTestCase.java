@@ -161,6 +161,12 @@ abstract class StoreRestoreTestCase {
             assertTrue(log.contains("every page from the store"), log);
             // Faults held until the restore ended are answered then; none is served by a fetch of its own.
             assertTrue(report.restore().bytesInstalled() >= TestSnapshots.pageCount() * 4096L / 2, report.toLine());
+            // Each stored byte fetched once through a cold cache, and counted once: faults and engine share one counter.
+            long stored;
+            try (SnapshotStore s = SnapshotStore.open(store(), endpoint())) {
+                stored = s.manifest(COMPRESSED).frameBytes();
+            }
+            assertEquals(stored, report.bytesRead(), report.toLine());
         });
     }
 

@@ -37,6 +37,14 @@ public interface PageSource extends AutoCloseable {
     /** Bytes read from storage so far. */
     long bytesRead();
 
+    /**
+     * Whether {@link #bytesRead} also counts what a restore engine reads through this source (a store's one fetch
+     * counter), so a session must not add the engine's own count to it.
+     */
+    default boolean countsRestoreReads() {
+        return false;
+    }
+
     @Override
     void close() throws IOException;
 

@@ -125,10 +125,15 @@ public final class StorePages implements PageSource {
         return decoded.withFrame(frame, f -> installer.copy(page * pageSize, f.asSlice(offset, pageSize)));
     }
 
-    /** Bytes fetched from the store (not the cache) by this source. */
+    /** Bytes fetched from the store (not the cache) by this source: by faults and by its restore engines alike. */
     @Override
     public long bytesRead() {
         return fetchedBytes.get();
+    }
+
+    @Override
+    public boolean countsRestoreReads() {
+        return true;
     }
 
     /** Requests made to the store by this source. */
@@ -340,15 +345,14 @@ public final class StorePages implements PageSource {
                 int base = from;
                 requests.addAndGet(store.streamFrames(manifest, from, to, (f, bytes) -> {
                     received[f - base] = bytes;
+                    fetchedBytes.addAndGet(bytes.length); // counted before anyone can use it, so a finished restore's count is whole
+                    fetchedHere.addAndGet(bytes.length);
+                    cache.countFetched(bytes.length);
                     claimed.get(f).complete(bytes);
                 }));
                 long start = System.nanoTime();
                 for (int f = from; f < to; f++) {
-                    byte[] bytes = received[f - from];
-                    fetchedBytes.addAndGet(bytes.length);
-                    fetchedHere.addAndGet(bytes.length);
-                    cache.countFetched(bytes.length);
-                    cache.put(sha256(f), bytes, 0, bytes.length);
+                    cache.put(sha256(f), received[f - from], 0, received[f - from].length);
                 }
                 if (StoreTrace.on()) {
                     StoreTrace.event("frames %d..%d written to the host cache in %.2f ms", from, to - 1, StoreTrace.ms(start));
