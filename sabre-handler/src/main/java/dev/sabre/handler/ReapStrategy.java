@@ -89,6 +89,14 @@ final class ReapStrategy implements StrategyPolicy {
         }
     }
 
+    /** A fault on a page the prefetch installs is left to it (no second decode); any other is served at once. */
+    @Override
+    public void fault(Session session, long offset, long receivedNanos) throws IOException {
+        if (!session.leaveToPrefetch(offset, receivedNanos)) {
+            session.serve(offset, receivedNanos);
+        }
+    }
+
     @Override
     public void ready(Session session) throws IOException {
         if (session.sources().storeSnapshot() != null) {

@@ -30,6 +30,7 @@ import dev.sabre.store.StoreTrace;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -82,6 +83,8 @@ final class Session {
     private RestoreMetrics restoreMetrics;
     private long removeEvents;
     private long installedByFaults;
+    /** Faults left to the running prefetch ({@link #leaveToPrefetch}): each one's offset and arrival time. */
+    private final List<long[]> leftToPrefetch = new ArrayList<>();
     private Path writtenWorkingSet;
 
     /** Thrown when the VMM can no longer be served; the session then kills it. */
@@ -342,6 +345,53 @@ final class Session {
         latencies.add(System.nanoTime() - receivedNanos);
     }
 
+    /**
+     * Leaves a fault to the running prefetch when it will install the page (or has): pulls the page's chunk to the
+     * front of the prefetch, whose install of the page wakes the faulting thread, instead of also decoding the page's
+     * frame here for one page, which the prefetch decodes again. Under load such second decodes took as much CPU as
+     * the prefetch itself (a fault per frame the guest reaches first). Returns false, doing nothing, when no
+     * prefetch is running or it does not cover the page. Faults left to it are settled when it ends
+     * ({@link #settleLeftToPrefetch}).
+     */
+    boolean leaveToPrefetch(long offset, long receivedNanos) {
+        if (stager != null || !(engine instanceof RestoreEngine prefetch) || prefetch.isDone()) {
+            return false;
+        }
+        long page = offset / sources.pageSize();
+        if (!prefetch.covers(page)) {
+            return false;
+        }
+        recorder.record(page, 1);
+        prefetch.prioritize(page);
+        leftToPrefetch.add(new long[] {offset, receivedNanos});
+        return true;
+    }
+
+    /**
+     * After the prefetch succeeded: its installs woke every thread whose fault was left to it, except on pages the
+     * guest removed meanwhile (the prefetch skips those: they must read as zeros), which get zeros now; the others
+     * are woken once more, which costs nothing if they run. Their latency is counted up to now, an upper bound.
+     */
+    private void settleLeftToPrefetch() throws IOException {
+        for (long[] fault : leftToPrefetch) {
+            long offset = fault[0];
+            if (removed.contains(offset)) {
+                installZeros(offset, fault[1]);
+                continue;
+            }
+            GuestRegion region = layout.regionAtFileOffset(offset);
+            try {
+                uffd.wake(region.hostAddress() + (offset - region.fileOffset()), guestPageSize);
+            } catch (LinuxException e) {
+                if (e.errno() != Errno.ENOENT) {
+                    throw e;
+                }
+            }
+            latencies.add(System.nanoTime() - fault[1]);
+        }
+        leftToPrefetch.clear();
+    }
+
     /** {@link #serve}, or zeros if the page was removed since the fault arrived (deferred faults). */
     void serveUnlessRemoved(long offset, long receivedNanos) throws IOException {
         if (removed.contains(offset)) {
@@ -365,6 +415,7 @@ final class Session {
         }
         try {
             restoreMetrics = restore.join();
+            settleLeftToPrefetch();
             log("%s done: %s", config.strategy() == Strategy.EAGER ? "eager restore" : "prefetch", restoreMetrics.toLine());
         } catch (RuntimeException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;

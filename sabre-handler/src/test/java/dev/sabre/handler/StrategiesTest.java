@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.sabre.codec.CodecId;
 import dev.sabre.format.PackPolicy;
 import dev.sabre.format.PageRun;
+import dev.sabre.linux.LinuxException;
 import dev.sabre.format.SnapshotReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -154,6 +155,49 @@ class StrategiesTest {
                 assertTrue(report.removeEvents() > 0, report.toLine());
             }
         }
+    }
+
+    /**
+     * With reap-compressed, faults on working-set pages during the prefetch are left to it (its install wakes the
+     * faulting thread): every byte must still be right, nothing may hang, and working-set pages the guest removes
+     * while the prefetch runs must read as zeros (the prefetch skips them). The removed pages are not among those
+     * touched meanwhile, so no touch races its own removal.
+     */
+    @Test
+    void reapFaultsLeftToThePrefetchGetTheirPagesAndRemovedOnesZeros() throws Exception {
+        long pageCount = TestSnapshots.pageCount();
+        long[] trace = LongStream.of(randomPages(pageCount, 3000, 11)).distinct().toArray();
+        Path snapshot = TestSnapshots.packed(CodecId.ZSTD, PackPolicy.FIXED, 16);
+        Path ws = dir.resolve("ws-left.sabre");
+        runVmm(config(snapshot, Strategy.REAP_RECORD).withWorkingSet(ws).withWorkingSetCodec(CodecId.ZSTD, 1), trace);
+        long[] removedPages = everyNth(trace, 97, true);
+        long[] touchedPages = everyNth(trace, 97, false);
+        try (RunningHandler running = RunningHandler.start(config(snapshot, Strategy.REAP_COMPRESSED).withWorkingSet(ws));
+             SimulatedVmm vmm = SimulatedVmm.start(running.socket, TestSnapshots.memory(), 1)) {
+            Thread remover = Thread.ofPlatform().start(() -> {
+                try {
+                    for (long page : removedPages) {
+                        vmm.remove(page, 1);
+                    }
+                } catch (LinuxException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            SimulatedVmm.TouchResult first = vmm.touch(touchedPages, THREADS);
+            remover.join();
+            assertTrue(first.ok(), first + "\n" + running.log());
+            SimulatedVmm.TouchResult again = vmm.touch(allPagesShuffled(pageCount, 12), THREADS);
+            assertTrue(again.ok(), again + "\n" + running.log());
+            vmm.disconnect();
+            SessionReport report = running.nextReport();
+            assertNotNull(report.restore(), report.toLine());
+            assertTrue(report.removeEvents() > 0, report.toLine());
+        }
+    }
+
+    /** Every {@code step}-th of {@code pages} ({@code chosen}), or all the others. */
+    private static long[] everyNth(long[] pages, int step, boolean chosen) {
+        return java.util.stream.IntStream.range(0, pages.length).filter(i -> (i % step == 0) == chosen).mapToLong(i -> pages[i]).toArray();
     }
 
     @Test

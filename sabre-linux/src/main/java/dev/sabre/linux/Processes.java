@@ -23,6 +23,20 @@ public final class Processes {
         return Libc.gettid();
     }
 
+    /** The nice value of the lowest CPU priority. */
+    public static final int LOWEST_PRIORITY = 19;
+    private static final long SYS_SETPRIORITY = 141; // x86_64
+    private static final long PRIO_PROCESS = 0;
+
+    /**
+     * setpriority(2) on the calling thread alone (Linux applies it to the thread id): gives it nice value
+     * {@code nice}, so the scheduler runs it only as far as threads of higher priority leave a core idle. An
+     * unprivileged thread can lower its priority but never raise it again.
+     */
+    public static void setThreadNice(int nice) throws LinuxException {
+        Libc.check("setpriority(PRIO_PROCESS, " + gettid() + ", " + nice + ")", Libc.syscall(SYS_SETPRIORITY, PRIO_PROCESS, gettid(), nice, 0));
+    }
+
     /** kill(2); signal 0 only checks that the process exists (ESRCH if not). */
     public static void kill(int pid, int signal) throws LinuxException {
         Libc.check("kill(" + pid + ", " + signal + ")", Libc.kill(pid, signal));

@@ -64,6 +64,47 @@ class FdsProcessesTest {
     }
 
     @Test
+    void aThreadLowersItsOwnPriorityAndNoOtherThreads() throws Exception {
+        int mine = nice(Processes.gettid());
+        int[] tid = {0};
+        Exception[] failure = {null};
+        java.util.concurrent.CountDownLatch lowered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread thread = Thread.ofPlatform().start(() -> {
+            try {
+                tid[0] = Processes.gettid();
+                Processes.setThreadNice(Processes.LOWEST_PRIORITY);
+            } catch (Exception e) {
+                failure[0] = e;
+            }
+            lowered.countDown();
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        lowered.await();
+        try {
+            if (failure[0] != null) {
+                throw failure[0];
+            }
+            assertEquals(Processes.LOWEST_PRIORITY, nice(tid[0]));
+            assertEquals(mine, nice(Processes.gettid()), "the calling thread keeps its priority");
+        } finally {
+            done.countDown();
+            thread.join();
+        }
+    }
+
+    /** The nice value of thread {@code tid} of this process, from /proc (field 19 of its stat line). */
+    private static int nice(int tid) throws Exception {
+        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/task/" + tid + "/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Integer.parseInt(fields[16]); // fields after the command name start at field 3
+    }
+
+    @Test
     void killStopsAChildAndMissingProcessesAreEsrch() throws Exception {
         Process child = new ProcessBuilder("sleep", "60").start();
         try {

@@ -164,6 +164,14 @@ public final class RestoreEngine implements BackgroundRestore {
         }
     }
 
+    /**
+     * Whether this restore installs page {@code page} (or has installed it): the page lies in a planned chunk. Its
+     * install wakes a thread faulting on it, so a page-fault handler may leave such a fault to the restore.
+     */
+    public boolean covers(long page) {
+        return plan.chunkOfFrame(source.frameOf(page)) >= 0;
+    }
+
     /** Bytes installed so far. */
     public long bytesInstalled() {
         return installed.sum();

@@ -1,6 +1,7 @@
 package dev.sabre.e2e.fleet;
 
 import dev.sabre.handler.SimulatedVmm;
+import dev.sabre.store.StoreTrace;
 import dev.sabre.vmm.ChildProcess;
 import dev.sabre.vmm.VmmException;
 import dev.sabre.vmm.WorkDir;
@@ -178,8 +179,11 @@ public final class VmmDriverProcess implements AutoCloseable {
                 long resumed;
                 long done;
                 SimulatedVmm.TouchResult r;
+                // The trace splits the time before a handler accepts: this process's wake-up and set-up, then the connect.
+                StoreTrace.event("vmm driver: maps its memory and connects");
                 try (SimulatedVmm vmm = SimulatedVmm.start(Path.of(f[1]), memory, 1)) {
                     resumed = System.nanoTime();
+                    StoreTrace.event("vmm driver: handshake sent");
                     r = vmm.touch(pages, 1);
                     done = System.nanoTime();
                 }
