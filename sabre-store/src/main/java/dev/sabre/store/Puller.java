@@ -39,13 +39,7 @@ public final class Puller {
             throws IOException {
         long start = System.nanoTime();
         Manifest m = store.manifest(name);
-        if (m.needsDisk() && disk == null) {
-            throw new StoreException(store.location() + "/" + name + " keeps " + m.diskPages() + " of its pages in its VM's disk image, "
-                    + "not in the store: give that image (--disk)");
-        }
-        if (disk != null) {
-            disk.checkFits(m, store.location() + "/" + name);
-        }
+        SnapshotDisk.checkGiven(disk, m, store.location() + "/" + name);
         Map<Integer, List<Manifest.FrameRun>> byFrame = m.pagesByFrame();
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);

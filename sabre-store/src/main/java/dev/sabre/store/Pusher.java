@@ -297,11 +297,11 @@ public final class Pusher {
 
     /**
      * Adds the disk frames: the blocks left on the disk, in disk order, runs of consecutive blocks of up to a frame's
-     * pages each, hashed from the image as it is now. Returns, per disk content, its manifest frame and slot in that
-     * frame as {@code frame << 32 | slot}.
+     * pages each, hashed from the image as it is now. Returns, per disk content, its global slot.
      */
     private long[] addDiskFrames(SnapshotDisk disk) throws IOException {
-        long[] where = new long[diskOffsets.size()];
+        long[] slot = new long[diskOffsets.size()];
+        long nextSlot = frames.stream().mapToLong(f -> f.stored().pageCount()).sum(); // disk frames come last
         Integer[] order = new Integer[diskOffsets.size()];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
@@ -314,14 +314,13 @@ public final class Pusher {
                 n++;
             }
             byte[] bytes = disk.read(first, n * pageSize);
-            int frame = frames.size();
             frames.add(new Manifest.Frame(Manifest.DISK, new StoredFrame(first, bytes.length, n, false, Hashes.sha256(bytes))));
             for (int k = 0; k < n; k++) {
-                where[order[i + k]] = ((long) frame << 32) | k;
+                slot[order[i + k]] = nextSlot++;
             }
             i += n;
         }
-        return where;
+        return slot;
     }
 
     /** The page's SHA-256, or null when it is zero (a hole, or all zero bytes). */
@@ -504,10 +503,7 @@ public final class Pusher {
             long slot = zero ? 0 : switch ((int) (loc >>> 60)) {
                 case WS -> loc & ((1L << 60) - 1);
                 case NEW -> wsSlots + (loc & ((1L << 60) - 1));
-                case DISK -> {
-                    long w = diskSlot[(int) (loc & ((1L << 60) - 1))];
-                    yield firstSlot[(int) (w >>> 32)] + (w & 0xFFFFFFFFL);
-                }
+                case DISK -> diskSlot[(int) (loc & ((1L << 60) - 1))];
                 default -> {
                     int i = (int) (loc & ((1L << 60) - 1));
                     yield firstSlot[oldFrame[i]] + oldSlots.get(i)[2];

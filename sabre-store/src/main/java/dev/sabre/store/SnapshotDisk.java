@@ -51,8 +51,21 @@ public final class SnapshotDisk implements AutoCloseable {
         return path;
     }
 
-    /** Checks before a restore starts that this image can hold every disk frame of {@code m}. */
-    public void checkFits(Manifest m, String snapshot) throws IOException {
+    /**
+     * Checks, before a restore or pull of {@code snapshot} starts, that it has the disk image its manifest {@code m}
+     * needs: one is given ({@code disk}, null for none) when it has disk frames, and it can hold every one of them.
+     */
+    static void checkGiven(SnapshotDisk disk, Manifest m, String snapshot) throws IOException {
+        if (m.needsDisk() && disk == null) {
+            throw new StoreException(snapshot + " keeps " + m.diskPages() + " of its pages in its VM's disk image, not in the store: "
+                    + "give that image (--disk)");
+        }
+        if (disk != null) {
+            disk.checkFits(m, snapshot);
+        }
+    }
+
+    private void checkFits(Manifest m, String snapshot) throws StoreException {
         if (size < m.diskBytesNeeded()) {
             throw new StoreException(snapshot + ": its disk frames reach byte " + m.diskBytesNeeded() + " of its disk image, but "
                     + path + " has " + size + " bytes: not the image the snapshot was pushed with");

@@ -49,20 +49,14 @@ public final class StorePages implements PageSource {
 
     private StorePages(SnapshotStore store, String name, Manifest manifest, HostCache cache, SnapshotDisk disk, boolean ownsStore)
             throws IOException {
-        if (manifest.needsDisk() && disk == null) {
-            throw new StoreException(store.location() + "/" + name + " keeps " + manifest.diskPages() + " of its pages in its VM's "
-                    + "disk image, not in the store: give that image (--disk)");
-        }
-        if (disk != null) {
-            disk.checkFits(manifest, store.location() + "/" + name);
-        }
         this.disk = disk;
         this.store = store;
         this.name = name;
+        SnapshotDisk.checkGiven(disk, manifest, describe());
         this.manifest = manifest;
         this.cache = cache;
         this.ownsStore = ownsStore;
-        this.decoded = new DecodedFrames(store.location() + "/" + name, new DecodedFrames.Decoder() {
+        this.decoded = new DecodedFrames(describe(), new DecodedFrames.Decoder() {
             @Override
             public long frameBytes(int frame) {
                 return manifest.rawBytes(frame);
@@ -166,7 +160,7 @@ public final class StorePages implements PageSource {
                 // that transfer failed: the frame is fetched alone, which says what is wrong if it fails again
             }
         }
-        return cache.get(manifest.frames().get(frame).stored().sha256(), () -> {
+        return cache.get(sha256(frame), () -> {
             byte[] bytes = store.fetchFrame(manifest, frame);
             requests.incrementAndGet();
             fetchedBytes.addAndGet(bytes.length);
