@@ -199,13 +199,13 @@ public final class StoreCommand implements Runnable {
             try (SnapshotStore store = endpoint.open(location)) {
                 List<String> names = store.names(); // fails, in one line, before anything is printed
                 PrintStream o = System.out;
-                o.printf("%-32s %10s %10s %10s %10s  %s%n", "NAME", "MEMORY", "PRESENT", "WS", "FRAMES", "PUSHED");
+                o.printf("%-32s %10s %10s %10s %10s %10s  %s%n", "NAME", "MEMORY", "PRESENT", "WS", "FRAMES", "ON DISK", "PUSHED");
                 for (String name : names) {
                     Manifest m = store.manifest(name);
                     long ws = m.workingSet().stream().mapToLong(PageRun::pageCount).sum() * m.pageSize();
-                    o.printf("%-32s %10s %10s %10s %10s  %s%n", name, Units.bytes(m.memorySize()),
+                    o.printf("%-32s %10s %10s %10s %10s %10s  %s%n", name, Units.bytes(m.memorySize()),
                             Units.bytes(m.presentPages() * m.pageSize()), Units.bytes(ws), Units.bytes(m.frameBytes()),
-                            Instant.ofEpochMilli(m.createdMillis()));
+                            Units.bytes(m.diskPages() * m.pageSize()), Instant.ofEpochMilli(m.createdMillis()));
                 }
             }
             return 0;
@@ -314,6 +314,10 @@ public final class StoreCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "STORE[/NAME]")
         String target;
 
+        @Option(names = "--disk", paramLabel = "IMAGE", description = "With STORE/NAME pushed with --disk: also read its disk frames from "
+                + "this image (the VM's root file system) and check them against their hashes.")
+        Path disk;
+
         @Mixin
         Endpoint endpoint;
 
@@ -326,11 +330,17 @@ public final class StoreCommand implements Runnable {
                 location = ref.store();
                 name = ref.name();
             }
-            try (SnapshotStore store = endpoint.open(location)) {
-                StoreMaintenance.VerifyResult r = StoreMaintenance.verify(store, name, new ProgressBar(System.err));
+            if (disk != null && name == null) {
+                throw new IllegalArgumentException("--disk checks one snapshot's disk frames: give STORE/NAME, not the whole store " + target);
+            }
+            try (SnapshotStore store = endpoint.open(location); SnapshotDisk image = disk == null ? null : SnapshotDisk.open(disk)) {
+                StoreMaintenance.VerifyResult r = StoreMaintenance.verify(store, name, image, new ProgressBar(System.err));
                 r.problems().forEach(p -> System.out.println("damaged: " + p));
-                System.out.printf("verified %s: %d snapshots, %d objects, %s read; %s%n", name == null ? store.location() : location + "/" + name,
-                        r.snapshots(), r.objects(), Units.bytes(r.bytes()), r.ok() ? "all intact" : r.problems().size() + " problems");
+                String onDisk = r.diskPagesChecked() > 0 ? String.format(Locale.ROOT, "; %d pages checked in %s", r.diskPagesChecked(), disk)
+                        : r.diskPagesUnchecked() > 0 ? String.format(Locale.ROOT, "; %d pages in disk images not checked (verify STORE/NAME --disk IMAGE checks them)",
+                        r.diskPagesUnchecked()) : "";
+                System.out.printf("verified %s: %d snapshots, %d objects, %s read%s; %s%n", name == null ? store.location() : location + "/" + name,
+                        r.snapshots(), r.objects(), Units.bytes(r.bytes()), onDisk, r.ok() ? "all intact" : r.problems().size() + " problems");
                 return r.ok() ? 0 : Errors.CORRUPT;
             }
         }

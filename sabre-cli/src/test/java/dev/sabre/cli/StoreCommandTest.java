@@ -141,6 +141,53 @@ class StoreCommandTest {
         assertTrue(both.exit() != 0 && both.err().contains("--raw") && both.err().contains("--level"), both.err());
     }
 
+    /**
+     * A push with {@code --disk} leaves pages that are blocks of the image there: {@code ls} shows them, {@code verify}
+     * says it left them unchecked or, given the image, checks them and finds a changed block, and {@code pull}
+     * gives every byte back from store and image.
+     */
+    @Test
+    void diskFramesAreListedVerifiedAgainstTheImageAndPulled() throws Exception {
+        Path memory = realMemory("full.mem", false);
+        Path image = dir.resolve("rootfs.img");
+        try (FileChannel in = FileChannel.open(memory); FileChannel o = FileChannel.open(image, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE)) {
+            in.transferTo(1200 * 4096L, 848 * 4096L, o.position(256 * 4096L)); // pages 1200.. as blocks 256.. of the image
+        }
+        Path store = dir.resolve("store");
+        Files.writeString(dir.resolve("ws.txt"), "0-99\n");
+        CommandLineTest.Run push = sabre("store", "push", memory.toString(), store + "/fn", "--ws", dir.resolve("ws.txt").toString(),
+                "--disk", image.toString());
+        assertEquals(0, push.exit(), push.err());
+        assertTrue(push.out().contains("848 pages") && push.out().contains("as disk frames"), push.out());
+
+        CommandLineTest.Run ls = sabre("store", "ls", store.toString());
+        assertTrue(ls.out().contains("ON DISK") && ls.out().contains("3.3 MiB"), ls.out());
+        CommandLineTest.Run unchecked = sabre("store", "verify", store + "/fn");
+        assertEquals(0, unchecked.exit(), unchecked.err());
+        assertTrue(unchecked.out().contains("848 pages in disk images not checked"), unchecked.out());
+        CommandLineTest.Run checked = sabre("store", "verify", store + "/fn", "--disk", image.toString());
+        assertEquals(0, checked.exit(), checked.err());
+        assertTrue(checked.out().contains("848 pages checked in " + image), checked.out());
+        CommandLineTest.Run whole = sabre("store", "verify", store.toString(), "--disk", image.toString());
+        assertTrue(whole.exit() != 0 && whole.err().lines().count() == 1 && whole.err().contains("STORE/NAME"), whole.err());
+
+        Path out = dir.resolve("pulled.mem");
+        assertEquals(0, sabre("store", "pull", store + "/fn", out.toString(), "--disk", image.toString()).exit());
+        assertEquals(-1, mismatch(memory, out));
+
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) { // the image changed since the push
+            f.seek(300 * 4096L + 7);
+            int b = f.read();
+            f.seek(300 * 4096L + 7);
+            f.write(b ^ 1);
+        }
+        CommandLineTest.Run changed = sabre("store", "verify", store + "/fn", "--disk", image.toString());
+        assertEquals(Errors.CORRUPT, changed.exit(), changed.out() + changed.err());
+        assertTrue(changed.out().contains("damaged: fn: " + image) && changed.out().contains("not the disk image it was pushed with"),
+                changed.out());
+    }
+
     private static long mismatch(Path a, Path b) throws Exception {
         return Arrays.mismatch(Files.readAllBytes(a), Files.readAllBytes(b));
     }

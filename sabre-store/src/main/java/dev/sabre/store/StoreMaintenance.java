@@ -139,7 +139,12 @@ public final class StoreMaintenance {
         }
     }
 
-    public record VerifyResult(int snapshots, int objects, long bytes, List<String> problems) {
+    /**
+     * What a verify read: snapshots and store objects checked, bytes read from the store, pages read from the disk
+     * image and checked against their hashes, and pages of disk frames left unchecked for want of an image.
+     */
+    public record VerifyResult(int snapshots, int objects, long bytes, long diskPagesChecked, long diskPagesUnchecked,
+                               List<String> problems) {
         public boolean ok() {
             return problems.isEmpty();
         }
@@ -147,12 +152,25 @@ public final class StoreMaintenance {
 
     /**
      * Checks {@code name} (or, when null, the whole store: every object against its hash and rules, every
-     * name's manifest and frames): every byte read, hashed and, for frames, decoded.
+     * name's manifest and frames): every byte read, hashed and, for frames, decoded. Disk frames live in each
+     * VM's disk image, not in the store, and are counted as unchecked.
      */
     public static VerifyResult verify(SnapshotStore store, String name, Progress progress) throws IOException {
+        return verify(store, name, null, progress);
+    }
+
+    /**
+     * As {@link #verify(SnapshotStore, String, Progress)}; with {@code disk} (the image snapshot {@code name} was
+     * pushed with, which then may not be null) its disk frames are read from that image and checked against their
+     * hashes too.
+     */
+    public static VerifyResult verify(SnapshotStore store, String name, SnapshotDisk disk, Progress progress) throws IOException {
+        if (disk != null && name == null) {
+            throw new IllegalArgumentException("a disk image belongs to one snapshot: name it");
+        }
         List<String> problems = new ArrayList<>();
         int objectCount = 0;
-        long bytes = 0;
+        long bytes = 0, diskChecked = 0, diskUnchecked = 0;
         List<String> names = name != null ? List.of(name) : store.names();
         if (name == null) {
             ObjectStore objects = store.objects();
@@ -198,9 +216,23 @@ public final class StoreMaintenance {
                 MemorySegment raw = Arena.ofAuto().allocate(Puller.maxFrameBytes(m), 4096);
                 long frameBytes = m.frameBytes();
                 long checked = 0;
+                if (disk != null) {
+                    SnapshotDisk.checkGiven(disk, m, store.location() + "/" + n);
+                }
                 for (int f = 0; f < m.frames().size(); f++) {
                     if (m.frames().get(f).onDisk()) {
-                        continue; // checked against the VM's disk image by every restore and pull that reads it
+                        long pages = m.frames().get(f).stored().pageCount();
+                        if (disk == null) {
+                            diskUnchecked += pages; // every restore and pull that reads it checks it against the image
+                            continue;
+                        }
+                        try {
+                            disk.frame(m, f);
+                            diskChecked += pages;
+                        } catch (StoreException e) {
+                            problems.add(n + ": " + e.getMessage());
+                        }
+                        continue;
                     }
                     byte[] stored = store.fetchFrame(m, f);
                     store.decodeFrame(m, f, MemorySegment.ofArray(stored), raw.asSlice(0, m.rawBytes(f)));
@@ -212,6 +244,6 @@ public final class StoreMaintenance {
                 problems.add(n + ": " + e.getMessage());
             }
         }
-        return new VerifyResult(snapshots, objectCount, bytes, problems);
+        return new VerifyResult(snapshots, objectCount, bytes, diskChecked, diskUnchecked, problems);
     }
 }

@@ -190,7 +190,13 @@ abstract class StoreTestCase {
             System.out.printf("[%s] disk frames: %d of %d pages on the image; store %d bytes, %d without the image%n",
                     getClass().getSimpleName(), r.pagesOnDisk(), r.presentPages(), withDisk, without);
             assertTrue(withDisk < without * 2 / 3, withDisk + " bytes stored with the image, " + without + " without");
-            assertTrue(StoreMaintenance.verify(store, null, Progress.NONE).ok());
+            StoreMaintenance.VerifyResult objectsOnly = StoreMaintenance.verify(store, null, Progress.NONE);
+            assertTrue(objectsOnly.ok(), objectsOnly.problems().toString());
+            assertEquals(m.diskPages(), objectsOnly.diskPagesUnchecked());
+            StoreMaintenance.VerifyResult withImage = StoreMaintenance.verify(store, "s", image, Progress.NONE);
+            assertTrue(withImage.ok(), withImage.problems().toString());
+            assertEquals(m.diskPages(), withImage.diskPagesChecked());
+            assertEquals(0, withImage.diskPagesUnchecked());
 
             Path out = temp.resolve("disk-pulled.mem");
             Puller.pull(store, "s", image, out, 4, Progress.NONE);
@@ -237,6 +243,9 @@ abstract class StoreTestCase {
             try (SnapshotDisk image = SnapshotDisk.open(shorter)) {
                 StoreException e = assertThrows(StoreException.class, () -> StorePages.open(store, "s", cache, image));
                 assertOneLineNaming(e, shorter.toString());
+                StoreMaintenance.VerifyResult v = StoreMaintenance.verify(store, "s", image, Progress.NONE);
+                assertEquals(1, v.problems().size(), v.problems().toString());
+                assertTrue(v.problems().getFirst().contains(shorter.toString()), v.problems().toString());
             }
 
             int frame = java.util.stream.IntStream.range(0, m.frames().size()).filter(f -> m.frames().get(f).onDisk()).findFirst().orElseThrow();
@@ -255,6 +264,9 @@ abstract class StoreTestCase {
                 assertOneLineNaming(e, disk.toString());
                 assertTrue(e.getMessage().contains("not the disk image it was pushed with"), e.getMessage());
                 assertEquals(-1, guest.mismatch(arena.allocate(m.memorySize())), "bytes of a changed image reached guest memory");
+                StoreMaintenance.VerifyResult v = StoreMaintenance.verify(store, "s", image, Progress.NONE);
+                assertEquals(1, v.problems().size(), v.problems().toString());
+                assertTrue(v.problems().getFirst().contains("disk frame " + frame), v.problems().toString());
             }
         }
     }
