@@ -37,6 +37,31 @@ public final class Processes {
         Libc.check("setpriority(PRIO_PROCESS, " + gettid() + ", " + nice + ")", Libc.syscall(SYS_SETPRIORITY, PRIO_PROCESS, gettid(), nice, 0));
     }
 
+    /**
+     * CPU time process {@code pid}'s live threads have run, in nanoseconds: the first field of each
+     * /proc/PID/task/TID/schedstat, which counts to the nanosecond where /proc/PID/stat counts 10 ms ticks. Threads
+     * that have exited no longer count, so a difference over a window is exact for a process whose threads outlive
+     * it (a server's pool). -1 when the process is gone or the kernel keeps no schedstat.
+     */
+    public static long cpuNanos(long pid) {
+        java.nio.file.Path tasks = java.nio.file.Path.of("/proc", Long.toString(pid), "task");
+        long sum = 0;
+        try (java.nio.file.DirectoryStream<java.nio.file.Path> threads = java.nio.file.Files.newDirectoryStream(tasks)) {
+            for (java.nio.file.Path thread : threads) {
+                try {
+                    String line = java.nio.file.Files.readString(thread.resolve("schedstat")).trim();
+                    int space = line.indexOf(' ');
+                    sum += Long.parseLong(space < 0 ? line : line.substring(0, space));
+                } catch (java.nio.file.NoSuchFileException exited) {
+                    // the thread ended between listing and reading
+                }
+            }
+            return sum;
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** kill(2); signal 0 only checks that the process exists (ESRCH if not). */
     public static void kill(int pid, int signal) throws LinuxException {
         Libc.check("kill(" + pid + ", " + signal + ")", Libc.kill(pid, signal));

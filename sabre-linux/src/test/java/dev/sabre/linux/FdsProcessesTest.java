@@ -97,6 +97,27 @@ class FdsProcessesTest {
         }
     }
 
+    /** A process's CPU time counts at least what one of its threads measurably ran; a process that has exited has none. */
+    @Test
+    void cpuTimeOfAProcessCountsItsThreadsAndEndsWithIt() throws Exception {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = Processes.cpuNanos(Processes.getpid());
+        long threadBefore = threads.getCurrentThreadCpuTime();
+        long x = 0;
+        for (int i = 0; i < 50_000_000; i++) {
+            x += (long) i * i ^ x >>> 3;
+        }
+        long ran = threads.getCurrentThreadCpuTime() - threadBefore;
+        long after = Processes.cpuNanos(Processes.getpid());
+        assertTrue(x != 42 && ran > 0, "the loop ran");
+        assertTrue(before > 0 && after - before >= ran * 9 / 10,
+                "the process counted " + (after - before) + " ns while this thread ran " + ran + " ns");
+
+        Process ended = new ProcessBuilder("true").start();
+        ended.waitFor();
+        assertEquals(-1, Processes.cpuNanos(ended.pid()));
+    }
+
     /** The nice value of thread {@code tid} of this process, from /proc (field 19 of its stat line). */
     private static int nice(int tid) throws Exception {
         String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/task/" + tid + "/stat"));

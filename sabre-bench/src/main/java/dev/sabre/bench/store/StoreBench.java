@@ -10,6 +10,7 @@ import dev.sabre.e2e.fleet.ShapedLink;
 import dev.sabre.e2e.fleet.VmmDriverProcess;
 import dev.sabre.handler.Strategy;
 import dev.sabre.linux.Memory;
+import dev.sabre.linux.Processes;
 import dev.sabre.store.SnapshotStore;
 import dev.sabre.store.StoreMaintenance;
 import dev.sabre.store.StoreTrace;
@@ -64,19 +65,19 @@ public final class StoreBench {
 
     /** What one restore fetched and how long its phases took; -1 where a phase does not apply. */
     public record Row(String function, String rate, String variant, int repetition, long linkBytes, long requests,
-                      long prefetchUs, long restoreUs, long coldStartUs, long faults) {
+                      long prefetchUs, long restoreUs, long coldStartUs, long faults, long serverCpuUs) {
         long totalUs() {
             return restoreUs + coldStartUs;
         }
 
         static String csvHeader() {
-            return "function,rate,variant,repetition,link_bytes,requests,prefetch_us,restore_us,cold_start_us,total_us,faults";
+            return "function,rate,variant,repetition,link_bytes,requests,prefetch_us,restore_us,cold_start_us,total_us,faults,server_cpu_us";
         }
 
         String csv() {
             return String.join(",", function, rate, variant, Integer.toString(repetition), Long.toString(linkBytes),
                     Long.toString(requests), Long.toString(prefetchUs), Long.toString(restoreUs), Long.toString(coldStartUs),
-                    Long.toString(totalUs()), Long.toString(faults));
+                    Long.toString(totalUs()), Long.toString(faults), Long.toString(serverCpuUs));
         }
     }
 
@@ -219,16 +220,18 @@ public final class StoreBench {
                 case REAP_COMPRESSED_LOCAL -> served(Strategy.REAP_COMPRESSED, false, null, false);
             };
             return new Row(fs.function(), Rates.format(link.rateBitsPerSecond()), v.label, rep, t.traffic.linkBytes(),
-                    t.traffic.requests(), t.prefetchUs, t.restoreUs, t.coldStartUs, t.faults);
+                    t.traffic.requests(), t.prefetchUs, t.restoreUs, t.coldStartUs, t.faults, t.traffic.serverCpuUs());
         }
 
-        /** Starts counting what crosses the link. */
+        /** Starts counting what crosses the link, and the CPU time the server spends meanwhile. */
         private Traffic.Start count() throws InterruptedException {
-            return new Traffic.Start(link.receivedBytes(), server.settledGets());
+            return new Traffic.Start(link.receivedBytes(), server.settledGets(), Processes.cpuNanos(server.pid()));
         }
 
         private Traffic since(Traffic.Start start) throws InterruptedException {
-            return new Traffic(link.receivedBytes() - start.linkBytes(), server.settledGets() - start.requests());
+            long cpu = Processes.cpuNanos(server.pid());
+            return new Traffic(link.receivedBytes() - start.linkBytes(), server.settledGets() - start.requests(),
+                    cpu < 0 || start.serverCpuNanos() < 0 ? -1 : (cpu - start.serverCpuNanos()) / 1000);
         }
 
         private Path freshCache() throws IOException {
@@ -423,9 +426,13 @@ public final class StoreBench {
     private record Timing(long prefetchUs, long restoreUs, long coldStartUs, long faults, Traffic traffic) {
     }
 
-    /** Bytes the host received over the link and GET requests the server answered. */
-    private record Traffic(long linkBytes, long requests) {
-        record Start(long linkBytes, long requests) {
+    /**
+     * Bytes the host received over the link, GET requests the server answered, and the CPU time the server ran
+     * meanwhile (-1 if unknown): here S3Proxy shares the host's cores with the restore it serves, which a remote
+     * object store does not.
+     */
+    private record Traffic(long linkBytes, long requests, long serverCpuUs) {
+        record Start(long linkBytes, long requests, long serverCpuNanos) {
         }
     }
 

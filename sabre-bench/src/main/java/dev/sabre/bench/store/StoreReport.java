@@ -104,20 +104,22 @@ final class StoreReport {
         for (String f : functions()) {
             for (String rate : rates()) {
                 out.printf(Locale.ROOT, "%n%s over %s (medians of the repetitions)%n", f, rate);
-                out.printf(Locale.ROOT, "%-24s %12s %9s %12s %12s %14s %12s %10s %12s%n", "variant", "link", "requests",
-                        "prefetch ms", "restore ms", "cold start ms", "total ms", "faults", "vs download");
+                out.printf(Locale.ROOT, "%-24s %12s %9s %12s %12s %14s %12s %10s %12s %14s%n", "variant", "link", "requests",
+                        "prefetch ms", "restore ms", "cold start ms", "total ms", "faults", "vs download", "server CPU ms");
                 long download = median(f, rate, DOWNLOAD, StoreBench.Row::totalUs);
                 for (String v : variants()) {
                     long total = median(f, rate, v, StoreBench.Row::totalUs);
                     long prefetch = median(f, rate, v, StoreBench.Row::prefetchUs);
                     long faults = median(f, rate, v, StoreBench.Row::faults);
-                    out.printf(Locale.ROOT, "%-24s %12s %9d %12s %12.1f %14.1f %12.1f %10s %11.2fx%n", v,
+                    long serverCpu = median(f, rate, v, StoreBench.Row::serverCpuUs);
+                    out.printf(Locale.ROOT, "%-24s %12s %9d %12s %12.1f %14.1f %12.1f %10s %11.2fx %14s%n", v,
                             StoreBench.mib(median(f, rate, v, StoreBench.Row::linkBytes)),
                             median(f, rate, v, StoreBench.Row::requests),
                             prefetch < 0 ? "-" : String.format(Locale.ROOT, "%.1f", prefetch / 1e3),
                             median(f, rate, v, StoreBench.Row::restoreUs) / 1e3,
                             median(f, rate, v, StoreBench.Row::coldStartUs) / 1e3, total / 1e3,
-                            faults < 0 ? "-" : Long.toString(faults), (double) download / total);
+                            faults < 0 ? "-" : Long.toString(faults), (double) download / total,
+                            serverCpu < 0 ? "-" : String.format(Locale.ROOT, "%.1f", serverCpu / 1e3));
                 }
             }
         }

@@ -214,6 +214,11 @@ public final class S3ProxyProcess implements AutoCloseable {
         }
     }
 
+    /** The server's process id. */
+    public long pid() {
+        return child.pid();
+    }
+
     public URI endpoint() {
         return endpoint;
     }
