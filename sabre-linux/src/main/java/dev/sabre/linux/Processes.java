@@ -1,8 +1,15 @@
 package dev.sabre.linux;
 
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
 /**
  * Process ids and signals: who this process and thread are, and kill(2), with which a supervisor stops a
- * process it can no longer serve (a VMM whose page faults will never be answered would otherwise hang).
+ * process it can no longer serve (a VMM whose page faults will never be answered would otherwise hang); a
+ * thread's CPU priority, and the CPU time another process has run.
  */
 public final class Processes {
     private Processes() {}
@@ -44,20 +51,20 @@ public final class Processes {
      * it (a server's pool). -1 when the process is gone or the kernel keeps no schedstat.
      */
     public static long cpuNanos(long pid) {
-        java.nio.file.Path tasks = java.nio.file.Path.of("/proc", Long.toString(pid), "task");
+        Path tasks = Path.of("/proc", Long.toString(pid), "task");
         long sum = 0;
-        try (java.nio.file.DirectoryStream<java.nio.file.Path> threads = java.nio.file.Files.newDirectoryStream(tasks)) {
-            for (java.nio.file.Path thread : threads) {
+        try (DirectoryStream<Path> threads = Files.newDirectoryStream(tasks)) {
+            for (Path thread : threads) {
                 try {
-                    String line = java.nio.file.Files.readString(thread.resolve("schedstat")).trim();
+                    String line = Files.readString(thread.resolve("schedstat")).trim();
                     int space = line.indexOf(' ');
                     sum += Long.parseLong(space < 0 ? line : line.substring(0, space));
-                } catch (java.nio.file.NoSuchFileException exited) {
+                } catch (NoSuchFileException exited) {
                     // the thread ended between listing and reading
                 }
             }
             return sum;
-        } catch (java.io.IOException | NumberFormatException e) {
+        } catch (IOException | NumberFormatException e) {
             return -1;
         }
     }
