@@ -177,20 +177,52 @@ public final class StoreTarget implements AutoCloseable {
 
     /**
      * Empties the host cache under {@code cacheRoot} (as eviction by another process would), keeping its lock
-     * files: the cache keeps no state but its files, so its next lookups fetch again.
+     * files: the cache keeps no state but its files, so its next lookups fetch again. A handler may still be
+     * writing its last session's frames (at the lowest CPU priority, off the restore's path; under load for a
+     * second or more), so entries are deleted until the cache has stayed empty for {@link #QUIET_PASSES} passes
+     * {@link #PASS_MILLIS} ms apart; its directories stay, so a writer creating an entry meanwhile never meets a
+     * directory being removed.
      */
     public static void emptyHostCache(Path cacheRoot) {
         Path dir = cacheRoot.resolve("store");
         if (!Files.isDirectory(dir)) {
             return;
         }
-        try (var entries = Files.list(dir)) {
-            for (Path p : entries.filter(p -> !p.getFileName().toString().equals("locks")).toList()) {
-                WorkDir.deleteTree(p);
+        long deadline = System.nanoTime() + EMPTYING_LIMIT_NANOS;
+        try {
+            for (int quiet = 0; quiet < QUIET_PASSES; ) {
+                quiet = deleteEntries(dir) == 0 ? quiet + 1 : 0;
+                if (System.nanoTime() > deadline) {
+                    throw new VmmException("cannot empty the host cache " + dir + ": something kept writing to it for "
+                            + EMPTYING_LIMIT_NANOS / 1_000_000_000 + " s");
+                }
+                Thread.sleep(PASS_MILLIS);
             }
         } catch (IOException e) {
             throw new VmmException("cannot empty the host cache " + dir + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmmException("interrupted while emptying the host cache " + dir, e);
         }
+    }
+
+    private static final int QUIET_PASSES = 3;
+    private static final long PASS_MILLIS = 50;
+    private static final long EMPTYING_LIMIT_NANOS = 30_000_000_000L;
+
+    /** Deletes every file under {@code dir} but the lock files; returns how many it deleted. */
+    private static int deleteEntries(Path dir) throws IOException {
+        int deleted = 0;
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.filter(p -> !p.startsWith(dir.resolve("locks")) && !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList()) {
+                if (Files.deleteIfExists(p)) { // a writer may rename or remove its own temporary file meanwhile
+                    deleted++;
+                }
+            }
+        } catch (java.io.UncheckedIOException e) { // a directory vanished under the walk: counted as a change
+            return deleted + 1;
+        }
+        return deleted;
     }
 
     /** Stops the server and removes the link and the server's directory, when this run started them. */
